@@ -1,0 +1,79 @@
+"""Admin commands: `flask --app wsgi db upgrade|downgrade`, `flask --app wsgi demo`."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from .db import get_session
+from .services import migrations
+
+db_cli = AppGroup("db", help="Database schema migrations (Alembic).")
+
+
+def _fail(message: str) -> None:
+    """Print one readable line and exit non-zero."""
+    raise click.ClickException(message)
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Upgrade the database to REVISION (default: head)."""
+    try:
+        migrations.upgrade(current_app.config["DATABASE_URL"], revision)
+    except migrations.MigrationError as exc:
+        _fail(str(exc))
+    click.echo(f"database at {migrations.current(current_app.config['DATABASE_URL']) or 'base'}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Downgrade the database to REVISION (`base` removes every table)."""
+    try:
+        migrations.downgrade(current_app.config["DATABASE_URL"], revision)
+    except migrations.MigrationError as exc:
+        _fail(str(exc))
+    click.echo(f"database at {migrations.current(current_app.config['DATABASE_URL']) or 'base'}")
+
+
+@db_cli.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Print the database's current revision."""
+    click.echo(migrations.current(current_app.config["DATABASE_URL"]) or "base")
+
+
+@click.command("demo")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to serve on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to serve on.")
+@click.option("--no-serve", is_flag=True, help="Only create and seed the database.")
+@with_appcontext
+def demo_command(port: int, host: str, no_serve: bool) -> None:
+    """Migrate and seed the demo organisation (idempotent), then serve the app and its sandbox."""
+    from .services.demo import seed_demo
+
+    app = current_app._get_current_object()
+    if not app.config["AMBASSADOR_DEMO"]:
+        _fail("the demo needs AMBASSADOR_DEMO=1 (it serves the offline sandbox, never real tenants)")
+    try:
+        migrations.upgrade(app.config["DATABASE_URL"], "head")
+    except migrations.MigrationError as exc:
+        _fail(str(exc))
+    result = seed_demo(get_session())
+    verb = "seeded" if result.created else "already seeded"
+    click.echo(f"demo data {verb}: {result.people} people, {result.activities} activities, cohort {result.cohort_id}")
+    if no_serve:
+        return
+    click.echo(f"Ambassador demo on http://{host}:{port}/ (Ctrl+C to stop)")
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+def register_commands(app: Flask) -> None:
+    """Add every command to `flask --app wsgi`."""
+    app.cli.add_command(db_cli)
+    app.cli.add_command(demo_command)

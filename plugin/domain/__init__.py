@@ -1,0 +1,1 @@
+"""Ambassador: pure programme rules (no Flask, SQLAlchemy, MSAL or HTTP)."""

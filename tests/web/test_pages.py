@@ -1,0 +1,66 @@
+"""The start page of the demo and the error responses, in Dutch and English."""
+
+import pytest
+
+from plugin import create_app
+from plugin.services.demo import seed_demo
+
+
+@pytest.fixture
+def demo(session):
+    return seed_demo(session)
+
+
+@pytest.mark.parametrize(
+    ("headers", "query", "expected"),
+    [
+        ({}, "", "Deel kennis in je eigen woorden"),
+        ({"Accept-Language": "en-GB,en;q=0.9"}, "", "Share knowledge in your own words"),
+        ({"Accept-Language": "en-GB"}, "?locale=nl-NL", "Deel kennis in je eigen woorden"),
+        ({}, "?locale=en-US", "Share knowledge in your own words"),
+        ({}, "?locale=fr-FR", "Deel kennis in je eigen woorden"),
+    ],
+)
+def test_language_follows_teams_then_browser_then_dutch(client, demo, headers, query, expected):
+    response = client.get(f"/{query}", headers=headers)
+    assert response.status_code == 200
+    assert expected in response.text
+
+
+def test_overview_shows_the_cohort_week_and_teams(client, demo):
+    page = client.get("/?locale=en").text
+    assert "Social Embassy" in page
+    assert "Week 3 of 8" in page
+    for team in ("Financieel Advies", "IT &amp; Data", "HR &amp; Organisatie", "Duurzaamheid"):
+        assert team in page
+    assert "1 ambassador" in page
+    page_nl = client.get("/?locale=nl").text
+    assert "Week 3 van 8" in page_nl and "Deelnemende teams" in page_nl
+
+
+def test_overview_never_names_participants(client, demo):
+    page = client.get("/").text
+    assert "Daan Jansen" not in page and "Sanne de Vries" not in page
+
+
+def test_overview_is_not_served_in_production(monkeypatch, database_url):
+    for name, value in {"SECRET_KEY": "x", "AZURE_TENANT_ID": "t", "AZURE_CLIENT_ID": "c",
+                        "AZURE_CLIENT_SECRET": "s", "GRAPH_CLIENT_STATE": "g",
+                        "APP_BASE_URL": "https://ambassador.example.nl", "DATABASE_URL": database_url}.items():
+        monkeypatch.setenv(name, value)
+    app = create_app()
+    assert app.test_client().get("/").status_code == 404
+    app.extensions["db.engine"].dispose()
+
+
+def test_unknown_api_route_is_json(client):
+    response = client.get("/api/nope")
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "not_found", "message": response.get_json()["message"]}
+
+
+def test_unknown_page_is_a_friendly_page_in_the_right_language(client):
+    response = client.get("/nope?locale=nl")
+    assert response.status_code == 404
+    assert "Laat het je Ambassador-coach weten" in response.text
+    assert response.mimetype == "text/html"
