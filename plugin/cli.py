@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from werkzeug.serving import run_simple
 
 from .db import get_session
 from .services import migrations
@@ -70,7 +71,8 @@ def demo_command(port: int, host: str, no_serve: bool) -> None:
     if no_serve:
         return
     click.echo(f"Ambassador demo on http://{host}:{port}/ (Ctrl+C to stop)")
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    # app.run() refuses to block inside the flask CLI, so serve with Werkzeug directly.
+    run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)
 
 
 def register_commands(app: Flask) -> None:

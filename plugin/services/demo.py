@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..config import DEMO_TENANT_ID
+from ..domain.programme import default_programme
 from ..models import (
     Activity,
     Award,
-    Badge,
     Channel,
     CheckIn,
     Cohort,
@@ -33,6 +33,7 @@ from ..models import (
     TeamMembership,
 )
 from . import demo_data as data
+from .programmes import copy_missions, ensure_badges
 
 _NAMESPACE = uuid.UUID("0f6a4d2e-8c55-4a9e-bd0c-5b7f3f0e9d21")
 COHORT_NAME = "Social Embassy — najaar"
@@ -79,18 +80,20 @@ def seed_demo(session: Session, *, today: date | None = None) -> SeedResult:
 
     start = today - timedelta(days=7 * (DEMO_WEEK - 1) + 2)
     coach = next(p for p, (_n, _t, _l, role) in people if role == "coach")
+    programme = default_programme()
     cohort = Cohort(
-        name=COHORT_NAME, start_date=start, programme_id="social-embassy", programme_version="1",
+        name=COHORT_NAME, start_date=start, programme_id=programme.id, programme_version=str(programme.version),
         created_by_id=coach.id,
     )
     session.add(cohort)
     session.flush()
+    missions = copy_missions(session, cohort, programme)
     session.add_all(CohortTeam(cohort_id=cohort.id, team_id=team.id) for team, _channels in teams.values())
     session.add_all(CohortCommunity(cohort_id=cohort.id, community_id=c.id) for c in communities)
 
     enrolments = _seed_enrolments(session, cohort, people, teams, rng)
     activities = _seed_activity(session, cohort, people, teams, rng, today)
-    _seed_coaching(session, cohort, people, enrolments)
+    _seed_coaching(session, cohort, people, enrolments, missions)
     session.commit()
     return SeedResult(True, len(people), activities, cohort.id)
 
@@ -184,6 +187,12 @@ def _seed_activity(session, cohort, people, teams, rng, today) -> int:
     start = datetime.combine(cohort.start_date, time(8), tzinfo=UTC)
     now = datetime.combine(today, time(16), tzinfo=UTC)
     members = [(p, row) for p, row in people if row[3] != "admin"]
+    # Who responds to colleagues in a given week follows the same engagement profiles as who posts.
+    responders = {
+        week: [p for i, (p, _row) in enumerate(members)
+               if (_RATES[_profile(i)][0] if week < 0 else _RATES[_profile(i)][1][week]) > 0]
+        for week in range(-8, DEMO_WEEK)
+    }
     rows: list[Activity] = []
     counter = 0
     for index, (person, (_name, team_key, locale, _role)) in enumerate(members):
@@ -214,17 +223,17 @@ def _seed_activity(session, cohort, people, teams, rng, today) -> int:
                     topics=rng.sample(list(data.TOPICS), rng.randint(0, 2)),
                     content_hash=hashlib.sha256(f"demo:{post_id}".encode()).hexdigest(),
                 ))
-                rows.extend(_responses(rng, members, person, team, channel, post_id, occurred, now, period))
+                rows.extend(_responses(rng, responders[week], person, team, channel, post_id, occurred, now, period))
     session.add_all(rows)
     session.flush()
     return len(rows)
 
 
-def _responses(rng, members, author, team, channel, post_id, posted, now, period):
+def _responses(rng, responders, author, team, channel, post_id, posted, now, period):
     """Replies and reactions that colleagues give a post; more of them during the programme."""
     rows = []
-    others = [p for p, _row in members if p.id != author.id]
-    reply_count = rng.randint(0, 4 if period == "programme" else 2)
+    others = [p for p in responders if p.id != author.id]
+    reply_count = min(len(others), rng.randint(0, 4 if period == "programme" else 2))
     for n, replier in enumerate(rng.sample(others, reply_count)):
         at = posted + timedelta(minutes=rng.randint(5, 60 * 48))
         if at > now:
@@ -235,7 +244,7 @@ def _responses(rng, members, author, team, channel, post_id, posted, now, period
             channel_id=channel.id, thread_external_id=post_id, occurred_at=at, own_words=rng.randint(3, 40),
             language="nl",
         ))
-    for reactor in rng.sample(others, rng.randint(0, 6 if period == "programme" else 3)):
+    for reactor in rng.sample(others, min(len(others), rng.randint(0, 6 if period == "programme" else 3))):
         at = posted + timedelta(minutes=rng.randint(1, 60 * 24))
         if at > now:
             continue
@@ -248,20 +257,19 @@ def _responses(rng, members, author, team, channel, post_id, posted, now, period
     return rows
 
 
-def _seed_coaching(session, cohort, people, enrolments) -> None:
+def _seed_coaching(session, cohort, people, enrolments, missions) -> None:
     """Evidence waiting for review, a check-in, a nomination and one public Ambassador award."""
     by_role = {}
     for person, (_n, team_key, _l, role) in people:
         by_role.setdefault(role, []).append((person, team_key))
     coach = by_role["coach"][0][0]
     employees = [p for p, _t in by_role["employee"]]
-    ambassador_badge = Badge(slug="ambassador", manual=True)
-    session.add(ambassador_badge)
-    session.flush()
+    ambassador_badge = ensure_badges(session)["ambassador"]
+    external = next(m for m in missions if m.type == "external_post")
     start = datetime.combine(cohort.start_date, time(9), tzinfo=UTC)
     for person in employees[:3]:
         session.add(Evidence(
-            enrolment_id=enrolments[person.id].id, mission_id=None, url="https://www.linkedin.com/feed/update/"
+            enrolment_id=enrolments[person.id].id, mission_id=external.id, url="https://www.linkedin.com/feed/update/"
             f"urn:li:activity:{7200000000000000000 + person.id}", note="Mijn eerste eigen LinkedIn-post!",
             submitted_at=start + timedelta(days=9 + person.id % 4),
         ))

@@ -3,12 +3,15 @@
 import pytest
 
 from plugin import create_app
+from plugin.db import get_session
 from plugin.services.demo import seed_demo
 
 
 @pytest.fixture
-def demo(session):
-    return seed_demo(session)
+def demo(app):
+    # Seed in an app context of its own: requests must not share one (flask-babel caches the locale there).
+    with app.app_context():
+        return seed_demo(get_session())
 
 
 @pytest.mark.parametrize(
