@@ -30,6 +30,8 @@ class Cohort(Base):
     programme_version: Mapped[str] = mapped_column(String(32))
     #: Weeks of history before the start that count as the baseline in the impact report.
     baseline_weeks: Mapped[int] = mapped_column(Integer, default=8)
+    #: The channel (Graph id) or community (Yammer group id) that the programme's "programme-community" means.
+    programme_place: Mapped[str | None] = mapped_column(String(128))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Set when the cohort ended; results no longer change after this.
@@ -100,6 +102,8 @@ class CheckIn(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
     coach_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    #: The coach-confirmed mission this check-in completes, if any.
+    mission_id: Mapped[int | None] = mapped_column(ForeignKey("mission.id", ondelete="SET NULL"))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -33,6 +33,7 @@ from ..models import (
     TeamMembership,
 )
 from . import demo_data as data
+from .progress import recompute_cohort
 from .programmes import copy_missions, ensure_badges
 
 _NAMESPACE = uuid.UUID("0f6a4d2e-8c55-4a9e-bd0c-5b7f3f0e9d21")
@@ -94,7 +95,9 @@ def seed_demo(session: Session, *, today: date | None = None) -> SeedResult:
     enrolments = _seed_enrolments(session, cohort, people, teams, rng)
     activities = _seed_activity(session, cohort, people, teams, rng, today)
     _seed_coaching(session, cohort, people, enrolments, missions)
+    cohort.programme_place = teams["fin"][1][1].graph_id  # "Kennisdeling": where introductions go
     session.commit()
+    recompute_cohort(session, cohort.id)
     return SeedResult(True, len(people), activities, cohort.id)
 
 
