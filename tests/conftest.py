@@ -21,7 +21,7 @@ from plugin import create_app
 from plugin.db import Base, get_session, make_engine
 
 # Settings that would make the app refuse to start or talk to real Microsoft endpoints in tests.
-for _name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AMBASSADOR_DEMO", "REDIS_URL"):
+for _name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AMBASSADOR_DEMO"):
     os.environ.pop(_name, None)
 
 

@@ -33,8 +33,8 @@ from ..models import (
     TeamMembership,
 )
 from . import demo_data as data
-from .progress import recompute_cohort
 from .programmes import copy_missions, ensure_badges
+from .progress import recompute_cohort
 
 _NAMESPACE = uuid.UUID("0f6a4d2e-8c55-4a9e-bd0c-5b7f3f0e9d21")
 COHORT_NAME = "Social Embassy — najaar"

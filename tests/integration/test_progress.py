@@ -22,8 +22,8 @@ from plugin.models import (
     PointsEntry,
     RiskAssessment,
 )
-from plugin.services.progress import recompute_cohort
 from plugin.services.programmes import copy_missions, programme_for
+from plugin.services.progress import recompute_cohort
 from tests.factories import make_activity, make_cohort, make_enrolment, make_person
 
 START = date(2026, 9, 7)  # a Monday
