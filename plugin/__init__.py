@@ -44,9 +44,11 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """HTTP routes: health, tabs and (in the demo only) the sandbox."""
+    from .sandbox import init_sandbox
     from .web import register_blueprints as register
 
     register(app)
+    init_sandbox(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

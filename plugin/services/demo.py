@@ -56,8 +56,20 @@ def demo_oid(name: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"person:{name}"))
 
 
-def _slug(name: str) -> str:
-    return "".join(ch for ch in name.lower().replace(" ", ".") if ch.isalnum() or ch == ".").replace("..", ".")
+def demo_upn(name: str) -> str:
+    """The demo person's sign-in name (UPN) and e-mail address."""
+    local = "".join(ch for ch in name.lower().replace(" ", ".") if ch.isalnum() or ch == ".").replace("..", ".")
+    return f"{local}@noorderlicht.example"
+
+
+def team_graph_id(key: str) -> str:
+    """The Microsoft 365 group id of a demo team."""
+    return str(uuid.uuid5(_NAMESPACE, f"team:{key}"))
+
+
+def channel_graph_id(team_key: str, channel: str) -> str:
+    """The Teams channel id of a demo channel."""
+    return f"19:{uuid.uuid5(_NAMESPACE, f'channel:{team_key}:{channel}').hex}@thread.tacv2"
 
 
 def seed_demo(session: Session, *, today: date | None = None) -> SeedResult:
@@ -104,11 +116,8 @@ def seed_demo(session: Session, *, today: date | None = None) -> SeedResult:
 def _seed_teams(session: Session) -> dict[str, tuple[Team, list[Channel]]]:
     teams: dict[str, tuple[Team, list[Channel]]] = {}
     for key, name, locale, channel_names in data.TEAMS:
-        team = Team(graph_id=str(uuid.uuid5(_NAMESPACE, f"team:{key}")), display_name=name, locale=locale)
-        channels = [
-            Channel(graph_id=f"19:{uuid.uuid5(_NAMESPACE, f'channel:{key}:{c}').hex}@thread.tacv2", display_name=c)
-            for c in channel_names
-        ]
+        team = Team(graph_id=team_graph_id(key), display_name=name, locale=locale)
+        channels = [Channel(graph_id=channel_graph_id(key, c), display_name=c) for c in channel_names]
         team.channels = channels
         session.add(team)
         teams[key] = (team, channels)
@@ -120,7 +129,7 @@ def _seed_people(session: Session, teams: dict[str, tuple[Team, list[Channel]]])
     people = []
     for row in data.PEOPLE:
         name, team_key, locale, role = row
-        address = f"{_slug(name)}@noorderlicht.example"
+        address = demo_upn(name)
         person = Person(
             entra_oid=demo_oid(name), display_name=name, upn=address, email=address, preferred_locale=locale
         )

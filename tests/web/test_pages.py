@@ -67,3 +67,19 @@ def test_unknown_page_is_a_friendly_page_in_the_right_language(client):
     assert response.status_code == 404
     assert "Laat het je Ambassador-coach weten" in response.text
     assert response.mimetype == "text/html"
+
+
+def test_sandbox_is_not_reachable_without_the_demo(client):
+    for path in ("/dev/aad/common/discovery/v2.0/keys", "/dev/graph/v1.0/users", "/dev/host"):
+        assert client.get(path).status_code == 404
+
+
+def test_sandbox_serves_the_dev_authority_in_the_demo(monkeypatch, database_url):
+    monkeypatch.setenv("AMBASSADOR_DEMO", "1")
+    app = create_app({"DATABASE_URL": database_url})
+    keys = app.test_client().get("/dev/aad/common/discovery/v2.0/keys")
+    assert keys.status_code == 200
+    assert len(keys.get_json()["keys"]) == 2
+    metadata = app.test_client().get(f"/dev/aad/{app.config['AZURE_TENANT_ID']}/v2.0/.well-known/openid-configuration")
+    assert metadata.get_json()["issuer"] == f"http://127.0.0.1:5000/dev/aad/{app.config['AZURE_TENANT_ID']}/v2.0"
+    app.extensions["db.engine"].dispose()
