@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import ConfigError, load_settings
+from .config import ConfigError, load_settings, sandbox_endpoints
 
 if TYPE_CHECKING:  # importing plugin.domain must not pull in Flask (see tests/unit/test_domain_purity.py)
     from flask import Flask
@@ -23,6 +23,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     overrides = dict(config or {})
     settings = load_settings(instance_path=Path(app.instance_path), testing=bool(overrides.get("TESTING")))
     app.config.update(settings.to_flask())
+    if overrides.get("SANDBOX") and not settings.demo:
+        # Tests run the sandbox without the demo: point the adapters at it unless a test says otherwise.
+        base = overrides.get("APP_BASE_URL", settings.app_base_url)
+        app.config.update(sandbox_endpoints(base))
     app.config.update(overrides)
     if not app.config.get("TESTING") and not app.config["AMBASSADOR_DEMO"]:
         app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_SAMESITE="None")
@@ -35,11 +39,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    """Database sessions and translations."""
-    from . import db, i18n
+    """Database sessions, translations and the SSO token validator."""
+    from . import db, i18n, identity
 
     db.init_app(app)
     i18n.init_app(app)
+    identity.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

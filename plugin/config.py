@@ -72,6 +72,15 @@ class Settings:
         }
 
 
+def sandbox_endpoints(app_base_url: str) -> dict[str, str]:
+    """Where the sandbox serves Entra, Graph and Yammer for an app at `app_base_url`."""
+    return {
+        "AZURE_AUTHORITY_HOST": f"{app_base_url}/dev/aad",
+        "GRAPH_BASE_URL": f"{app_base_url}/dev/graph",
+        "YAMMER_BASE_URL": f"{app_base_url}/dev/yammer/api/v1",
+    }
+
+
 def parse_bool(name: str, raw: str | None, default: bool = False) -> bool:
     """Read a boolean setting; anything but a clear yes/no is an error."""
     if raw is None:
@@ -138,13 +147,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path, 
         raise ConfigError(f"APP_BASE_URL must be https:// in production, because Teams only frames https tabs "
                           f"(got {app_base_url!r})")
     default_db = f"sqlite:///{instance_path / 'ambassador.db'}"
-    authority = env.get("AZURE_AUTHORITY_HOST") or (
-        f"{app_base_url}/dev/aad" if demo else "https://login.microsoftonline.com"
-    )
-    graph = env.get("GRAPH_BASE_URL") or (f"{app_base_url}/dev/graph" if demo else "https://graph.microsoft.com")
-    yammer = env.get("YAMMER_BASE_URL") or (
-        f"{app_base_url}/dev/yammer/api/v1" if demo else "https://www.yammer.com/api/v1"
-    )
+    endpoints = sandbox_endpoints(app_base_url) if demo else {
+        "AZURE_AUTHORITY_HOST": "https://login.microsoftonline.com",
+        "GRAPH_BASE_URL": "https://graph.microsoft.com",
+        "YAMMER_BASE_URL": "https://www.yammer.com/api/v1",
+    }
+    authority, graph, yammer = (env.get(name) or endpoints[name] for name in endpoints)
     redis_url = env.get("REDIS_URL") or None
     if redis_url:
         _check_url("REDIS_URL", redis_url, ("redis", "rediss", "unix"))

@@ -57,14 +57,20 @@ def connection(engine: Engine) -> Iterator[Connection]:
 
 @pytest.fixture
 def app(database_url: str, connection: Connection) -> Iterator[Flask]:
-    """The app in test mode, its sessions bound to the test's transaction."""
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    """The app in test mode with the sandbox mounted, its sessions bound to the test's transaction."""
+    app = create_app({"TESTING": True, "SANDBOX": True, "DATABASE_URL": database_url})
     app.extensions["db.engine"].dispose()
     app.extensions["db.engine"] = connection.engine
     app.extensions["db.sessionmaker"] = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     yield app
+
+
+@pytest.fixture
+def authority(app: Flask):
+    """The sandbox's dev Entra authority (mints Teams SSO tokens for the demo users)."""
+    return app.extensions["sandbox"].authority
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The offline Microsoft 365 sandbox, mounted only when AMBASSADOR_DEMO=1 (or a test asks for it).
 
-It serves the dev Entra authority at /dev/aad (more emulators join it at /dev/graph, /dev/yammer and
-the Teams host page at /dev/host). With the demo off nothing is mounted, so every /dev/ URL is a 404.
+It serves the dev Entra authority at /dev/aad and the Graph emulator at /dev/graph (the Yammer emulator
+and the Teams host page join them at /dev/yammer and /dev/host). With the demo off nothing is mounted, so
+every /dev/ URL is a 404.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def init_sandbox(app: Flask) -> Sandbox | None:
 
     from .aad import GRAPH_RESOURCE, YAMMER_RESOURCE, ClientRegistration, create_aad_app
     from .demo_tenant import demo_client_secret, demo_scenario, demo_users
+    from .graph_app import create_graph_app
 
     base = app.config["APP_BASE_URL"]
     tenant, client_id = app.config["AZURE_TENANT_ID"], app.config["AZURE_CLIENT_ID"]
@@ -53,8 +55,11 @@ def init_sandbox(app: Flask) -> Sandbox | None:
         tenant_id=tenant, issuer_host=f"{base}/dev/aad", clients={client_id: registration}, users=demo_users(),
         key_dir=Path(app.instance_path) / "sandbox-keys",
     )
-    apps: dict[str, Any] = {"/dev/aad": aad}
-    sandbox = Sandbox(aad.extensions["dev_authority"], demo_scenario(tenant), secret, apps)
+    authority = aad.extensions["dev_authority"]
+    scenario = demo_scenario(tenant)
+    graph = create_graph_app(scenario=scenario, authority=authority, base_url=f"{base}/dev/graph")
+    apps: dict[str, Any] = {"/dev/aad": aad, "/dev/graph": graph}
+    sandbox = Sandbox(authority, scenario, secret, apps)
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, apps)  # type: ignore[method-assign]
     app.extensions["sandbox"] = sandbox
     return sandbox

@@ -7,8 +7,10 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint of the app."""
+    from .api import bp as api_bp
     from .health import bp as health_bp
     from .pages import bp as pages_bp
 
+    app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(pages_bp)

@@ -69,9 +69,12 @@ def test_unknown_page_is_a_friendly_page_in_the_right_language(client):
     assert response.mimetype == "text/html"
 
 
-def test_sandbox_is_not_reachable_without_the_demo(client):
-    for path in ("/dev/aad/common/discovery/v2.0/keys", "/dev/graph/v1.0/users", "/dev/host"):
-        assert client.get(path).status_code == 404
+def test_sandbox_is_not_reachable_without_the_demo(database_url):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    for path in ("/dev/aad/common/discovery/v2.0/keys", "/dev/graph/v1.0/users", "/dev/yammer/api/v1/messages.json",
+                 "/dev/host"):
+        assert app.test_client().get(path).status_code == 404
+    app.extensions["db.engine"].dispose()
 
 
 def test_sandbox_serves_the_dev_authority_in_the_demo(monkeypatch, database_url):
