@@ -1,8 +1,8 @@
 """The offline Microsoft 365 sandbox, mounted only when AMBASSADOR_DEMO=1 (or a test asks for it).
 
-It serves the dev Entra authority at /dev/aad and the Graph emulator at /dev/graph (the Yammer emulator
-and the Teams host page join them at /dev/yammer and /dev/host). With the demo off nothing is mounted, so
-every /dev/ URL is a 404.
+It serves the dev Entra authority at /dev/aad, the Graph emulator at /dev/graph and the Yammer emulator at
+/dev/yammer (the Teams host page joins them at /dev/host). With the demo off nothing is mounted, so every
+/dev/ URL is a 404.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def init_sandbox(app: Flask) -> Sandbox | None:
     from .aad import GRAPH_RESOURCE, YAMMER_RESOURCE, ClientRegistration, create_aad_app
     from .demo_tenant import demo_client_secret, demo_scenario, demo_users
     from .graph_app import create_graph_app
+    from .yammer_app import create_yammer_app
 
     base = app.config["APP_BASE_URL"]
     tenant, client_id = app.config["AZURE_TENANT_ID"], app.config["AZURE_CLIENT_ID"]
@@ -58,7 +59,8 @@ def init_sandbox(app: Flask) -> Sandbox | None:
     authority = aad.extensions["dev_authority"]
     scenario = demo_scenario(tenant)
     graph = create_graph_app(scenario=scenario, authority=authority, base_url=f"{base}/dev/graph")
-    apps: dict[str, Any] = {"/dev/aad": aad, "/dev/graph": graph}
+    yammer = create_yammer_app(scenario=scenario, authority=authority)
+    apps: dict[str, Any] = {"/dev/aad": aad, "/dev/graph": graph, "/dev/yammer": yammer}
     sandbox = Sandbox(authority, scenario, secret, apps)
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, apps)  # type: ignore[method-assign]
     app.extensions["sandbox"] = sandbox

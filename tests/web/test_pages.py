@@ -86,3 +86,13 @@ def test_sandbox_serves_the_dev_authority_in_the_demo(monkeypatch, database_url)
     metadata = app.test_client().get(f"/dev/aad/{app.config['AZURE_TENANT_ID']}/v2.0/.well-known/openid-configuration")
     assert metadata.get_json()["issuer"] == f"http://127.0.0.1:5000/dev/aad/{app.config['AZURE_TENANT_ID']}/v2.0"
     app.extensions["db.engine"].dispose()
+
+
+def test_demo_mounts_every_emulator(monkeypatch, database_url):
+    monkeypatch.setenv("AMBASSADOR_DEMO", "1")
+    app = create_app({"DATABASE_URL": database_url})
+    client = app.test_client()
+    assert client.get("/dev/graph/v1.0/users/x").status_code == 401  # the emulator asks for a token
+    unauthorised = client.get("/dev/yammer/api/v1/messages/in_group/31158067201.json")
+    assert unauthorised.status_code == 401 and unauthorised.get_json()["response"]["code"] == 16
+    app.extensions["db.engine"].dispose()
