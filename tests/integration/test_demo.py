@@ -61,5 +61,6 @@ def test_leads_a_coach_an_admin_and_work_to_review(session):
     roles = [role for (role,) in session.execute(select(RoleAssignment.role))]
     assert roles.count("lead") == 4 and roles.count("coach") == 1 and roles.count("admin") == 1
     assert session.scalar(select(func.count()).select_from(Evidence).where(Evidence.status == "pending")) == 3
-    enrolled = session.scalar(select(func.count()).select_from(Enrolment).where(Enrolment.cohort_id == result.cohort_id))
+    enrolled = session.scalar(select(func.count()).select_from(Enrolment)
+                              .where(Enrolment.cohort_id == result.cohort_id))
     assert enrolled == 39  # everyone but the IT admin
