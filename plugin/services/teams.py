@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..domain.ranking import pseudonym_numbers
 from ..models import Activity, Cohort, Enrolment, Organisation, Person, PointsEntry, Team
 from .overview import programme_week
 
@@ -20,8 +21,8 @@ class NotFound(LookupError):
 class ShownMember:
     """A participant who chose to appear in rankings (by name, or under a pseudonym)."""
 
-    label: str
-    named: bool
+    name: str | None  # only for people who chose to be named
+    number: int  # their stable pseudonym number in this cohort
     points: int
 
 
@@ -71,10 +72,12 @@ def team_summary(session: Session, team_id: int, *, today: datetime | None = Non
         .where(PointsEntry.cohort_id == cohort.id, PointsEntry.person_id.in_(people))
         .group_by(PointsEntry.person_id)
     ).all())
+    opted_in = [row for row in enrolments if row.ranking_visibility != "off"]
+    numbers = pseudonym_numbers(f"cohort:{cohort.id}", [row.person_id for row in opted_in])
     shown = [
-        ShownMember(row.display_name or "?" if row.ranking_visibility == "named" else f"#{n}",
-                    row.ranking_visibility == "named", int(points.get(row.person_id, 0)))
-        for n, row in enumerate(enrolments, start=1) if row.ranking_visibility != "off"
+        ShownMember(row.display_name if row.ranking_visibility == "named" else None, numbers[row.person_id],
+                    int(points.get(row.person_id, 0)))
+        for row in opted_in
     ]
     shown.sort(key=lambda m: -m.points)
     big_enough = len(people) >= min_group

@@ -5,14 +5,21 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from flask import Blueprint, current_app, jsonify
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from ..db import get_session
-from ..services import teams
+from ..services import participant, teams
 from .auth import current_caller, requires
 from .errors import json_error
 from .openapi import build_openapi
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def get_locale_name() -> str:
+    """The language of this request ("nl" or "en")."""
+    return str(get_locale() or "nl")
 
 _ME = {"200": {"description": "The caller", "content": {"application/json": {"schema": {
     "type": "object", "required": ["id", "name", "roles", "locale"],
@@ -28,6 +35,21 @@ def me():
     caller = current_caller()
     return jsonify(id=caller.person_id, oid=caller.oid, name=caller.name, roles=sorted(caller.roles),
                    locale=caller.locale or "nl", lead_team_ids=sorted(caller.lead_team_ids))
+
+
+@bp.get("/me/programme")
+@requires("employee", summary="Everything the personal tab shows: week, missions, tip, badges, points, ranking")
+def my_programme():
+    """The personal tab's data in one request, in the caller's language."""
+    caller = current_caller()
+    try:
+        view = participant.my_programme(get_session(), caller.person_id, locale=get_locale_name(),
+                                        instance_path=current_app.instance_path)
+    except participant.NotEnrolled:
+        return json_error(404, "not_enrolled", _("You are not taking part in a programme yet."))
+    data = asdict(view)
+    data["risk_reasons"] = [_(r["message"], **r["params"]) for r in data["risk_reasons"]]
+    return jsonify(data)
 
 
 @bp.get("/teams/<int:team_id>/summary")
