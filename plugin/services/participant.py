@@ -14,8 +14,8 @@ from ..domain.badges import BADGES
 from ..domain.engine import ProgrammeEngine
 from ..domain.ranking import Standing, near_me, pseudonym_numbers, rank
 from ..models import Award, Badge, Cohort, Enrolment, Person, PointsEntry
-from .progress import PROGRAMME_PLACE, cohort_calendar, cohort_events
 from .programmes import programme_for
+from .progress import PROGRAMME_PLACE, cohort_calendar, cohort_events
 
 
 class NotEnrolled(LookupError):
