@@ -39,12 +39,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    """Database sessions, translations and the SSO token validator."""
-    from . import db, i18n, identity
+    """Database sessions, translations, the SSO token validator and the job queue."""
+    from . import db, i18n, identity, jobs
 
     db.init_app(app)
     i18n.init_app(app)
     identity.init_app(app)
+    jobs.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -75,7 +75,20 @@ def demo_command(port: int, host: str, no_serve: bool) -> None:
     run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)
 
 
+@click.command("worker")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32), help="Worker threads.")
+@with_appcontext
+def worker_command(workers: int) -> None:
+    """Run the job queue consumer (processing, sync, reminders) until stopped."""
+    from huey.consumer import Consumer
+
+    huey = current_app.extensions["huey"]
+    click.echo(f"worker: {workers} thread(s) on the {type(huey.storage).__name__} queue (Ctrl+C to stop)")
+    Consumer(huey, workers=workers, worker_type="thread", periodic=True).run()
+
+
 def register_commands(app: Flask) -> None:
     """Add every command to `flask --app wsgi`."""
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(worker_command)

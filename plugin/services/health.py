@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from huey import Huey
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -61,24 +62,20 @@ def check_database(engine: Engine) -> Check:
     return _timed("database", probe)
 
 
-def check_queue(redis_url: str | None) -> Check:
-    """Ping Redis when the queue uses it; the SQLite queue lives beside the database."""
+_STORAGE_NAMES = {"RedisStorage": "redis", "SqliteStorage": "sqlite", "MemoryStorage": "memory"}
+
+
+def check_queue(huey: Huey) -> Check:
+    """Ask the queue's storage how many jobs wait (Redis or the SQLite file): it answers only when it is up."""
 
     def probe() -> str:
-        if not redis_url:
-            return "sqlite"
-        import redis
-
-        client = redis.Redis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
-        try:
-            client.ping()
-        finally:
-            client.close()
-        return "redis"
+        waiting = huey.pending_count()
+        kind = _STORAGE_NAMES.get(type(huey.storage).__name__, type(huey.storage).__name__)
+        return f"{kind}, {waiting} waiting"
 
     return _timed("queue", probe)
 
 
-def check(engine: Engine, redis_url: str | None) -> HealthReport:
+def check(engine: Engine, huey: Huey) -> HealthReport:
     """Check every component the app depends on."""
-    return HealthReport([check_database(engine), check_queue(redis_url)])
+    return HealthReport([check_database(engine), check_queue(huey)])

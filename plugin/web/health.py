@@ -13,5 +13,5 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz():
     """JSON status of database and queue; 503 when one is down."""
-    report = health.check(get_engine(), current_app.config.get("REDIS_URL"))
+    report = health.check(get_engine(), current_app.extensions["huey"])
     return jsonify(report.as_dict()), 200 if report.ok else 503
