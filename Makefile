@@ -7,7 +7,7 @@ VENDOR := plugin/static/vendor
 CATALOGS := $(wildcard locales/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: install demo test lint messages clean
+.PHONY: install demo test lint messages clean chromium
 
 install: $(BIN)/.installed $(VENDOR)/.installed $(COMPILED)
 
@@ -35,7 +35,13 @@ locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(BIN)/.ins
 demo: install
 	AMBASSADOR_DEMO=1 $(BIN)/flask --app wsgi demo --port $(PORT)
 
-test: install
+# Browser tests drive Debian's Chromium through Playwright (never a downloaded browser build).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "browser tests need Chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+test: install chromium
 	$(BIN)/pytest -q
 
 lint: install

@@ -28,6 +28,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         base = overrides.get("APP_BASE_URL", settings.app_base_url)
         app.config.update(sandbox_endpoints(base))
     app.config.update(overrides)
+    if "APP_BASE_URL" in overrides and "SSO_AUDIENCE" not in overrides:
+        host = overrides["APP_BASE_URL"].split("://", 1)[-1].split("/", 1)[0]
+        app.config["SSO_AUDIENCE"] = f"api://{host}/{app.config['AZURE_CLIENT_ID']}"
     if not app.config.get("TESTING") and not app.config["AMBASSADOR_DEMO"]:
         app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_SAMESITE="None")
 

@@ -1,7 +1,7 @@
 """The offline Microsoft 365 sandbox, mounted only when AMBASSADOR_DEMO=1 (or a test asks for it).
 
 It serves the dev Entra authority at /dev/aad, the Graph emulator at /dev/graph and the Yammer emulator at
-/dev/yammer (the Teams host page joins them at /dev/host). With the demo off nothing is mounted, so every
+/dev/yammer, and the Teams host page at /dev/host. With the demo off nothing is mounted, so every
 /dev/ URL is a 404.
 """
 
@@ -37,6 +37,7 @@ def init_sandbox(app: Flask) -> Sandbox | None:
     from .aad import GRAPH_RESOURCE, YAMMER_RESOURCE, ClientRegistration, create_aad_app
     from .demo_tenant import demo_client_secret, demo_scenario, demo_users
     from .graph_app import create_graph_app
+    from .host import init_host
     from .yammer_app import create_yammer_app
 
     base = app.config["APP_BASE_URL"]
@@ -64,4 +65,5 @@ def init_sandbox(app: Flask) -> Sandbox | None:
     sandbox = Sandbox(authority, scenario, secret, apps)
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, apps)  # type: ignore[method-assign]
     app.extensions["sandbox"] = sandbox
+    init_host(app)
     return sandbox
