@@ -31,8 +31,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if "APP_BASE_URL" in overrides and "SSO_AUDIENCE" not in overrides:
         host = overrides["APP_BASE_URL"].split("://", 1)[-1].split("/", 1)[0]
         app.config["SSO_AUDIENCE"] = f"api://{host}/{app.config['AZURE_CLIENT_ID']}"
-    if not app.config.get("TESTING") and not app.config["AMBASSADOR_DEMO"]:
-        app.config.update(SESSION_COOKIE_SECURE=True, SESSION_COOKIE_SAMESITE="None")
 
     register_extensions(app)
     register_blueprints(app)
@@ -42,11 +40,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    """Database sessions, translations, the SSO token validator and the job queue."""
+    """Database sessions, translations, security headers and CSRF, the SSO token validator and the job queue."""
     from . import db, i18n, identity, jobs
+    from .web import security
 
     db.init_app(app)
     i18n.init_app(app)
+    security.init_app(app)
     identity.init_app(app)
     jobs.init_app(app)
 

@@ -55,7 +55,8 @@ def init_sandbox(app: Flask) -> Sandbox | None:
     )
     aad = create_aad_app(
         tenant_id=tenant, issuer_host=f"{base}/dev/aad", clients={client_id: registration}, users=demo_users(),
-        key_dir=Path(app.instance_path) / "sandbox-keys",
+        # Tests keep keys and consent state in memory, so no test sees another's (or the demo's) state.
+        key_dir=None if app.config.get("TESTING") else Path(app.instance_path) / "sandbox-keys",
     )
     authority = aad.extensions["dev_authority"]
     scenario = demo_scenario(tenant)

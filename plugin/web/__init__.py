@@ -7,10 +7,13 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint of the app."""
+    from . import api_profile  # noqa: F401 - adds /api/me/graph-profile and the consent errors to the API
     from .api import bp as api_bp
+    from .auth_pages import bp as auth_pages_bp
     from .health import bp as health_bp
     from .pages import bp as pages_bp
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(auth_pages_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(pages_bp)

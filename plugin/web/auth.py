@@ -13,6 +13,7 @@ from ..adapters.entra import TokenError
 from ..db import get_session
 from ..services.people import Caller, sign_in
 from .errors import json_error
+from .session_auth import api_session_caller
 
 #: Who may call a route: `anyone` (no token), or a role the caller must hold.
 ACCESS_LEVELS = ("anyone", "employee", "lead", "coach", "admin")
@@ -63,13 +64,19 @@ def requires(access: str, *, summary: str, responses: dict[str, Any] | None = No
 def _authenticate(access: str):
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if not header:
+        # Standalone browser mode (outside Teams): the signed-in session stands in for the SSO token.
+        caller = api_session_caller()
+        if caller is None:
+            return unauthorized("missing_token", "Send the Teams SSO token as 'Authorization: Bearer <token>'.")
+    elif scheme.lower() != "bearer" or not token.strip():
         return unauthorized("missing_token", "Send the Teams SSO token as 'Authorization: Bearer <token>'.")
-    try:
-        identity = current_app.extensions["token_validator"].validate(token.strip())
-    except TokenError as exc:
-        return unauthorized(exc.code, exc.message)
-    caller = sign_in(get_session(), identity, locale=request.args.get("locale"))
+    else:
+        try:
+            identity = current_app.extensions["token_validator"].validate(token.strip())
+        except TokenError as exc:
+            return unauthorized(exc.code, exc.message)
+        caller = sign_in(get_session(), identity, locale=request.args.get("locale"))
     g.caller = caller
     g.person_locale = caller.locale
     if access != "employee" and not caller.has(access) and not (access == "lead" and caller.has("coach")):
