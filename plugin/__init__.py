@@ -28,6 +28,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         base = overrides.get("APP_BASE_URL", settings.app_base_url)
         app.config.update(sandbox_endpoints(base))
     app.config.update(overrides)
+    # Tests process the inbox explicitly; everywhere else the webhook queues the processing job at once.
+    app.config.setdefault("INBOX_AUTO_PROCESS", not app.config.get("TESTING"))
     if "APP_BASE_URL" in overrides and "SSO_AUDIENCE" not in overrides:
         host = overrides["APP_BASE_URL"].split("://", 1)[-1].split("/", 1)[0]
         app.config["SSO_AUDIENCE"] = f"api://{host}/{app.config['AZURE_CLIENT_ID']}"

@@ -41,6 +41,10 @@ class Settings:
     graph_client_state: str
     demo: bool
     testing: bool
+    azure_client_certificate: str | None = None
+    token_cache_key: str | None = None
+    graph_notification_key: str | None = None
+    webhook_max_bytes: int = 1024 * 1024
 
     @property
     def app_host(self) -> str:
@@ -69,6 +73,10 @@ class Settings:
             "AMBASSADOR_DEMO": self.demo,
             "TESTING": self.testing,
             "SSO_AUDIENCE": self.sso_audience,
+            "AZURE_CLIENT_CERTIFICATE": self.azure_client_certificate,
+            "TOKEN_CACHE_KEY": self.token_cache_key,
+            "GRAPH_NOTIFICATION_KEY": self.graph_notification_key,
+            "WEBHOOK_MAX_BYTES": self.webhook_max_bytes,
         }
 
 
@@ -153,6 +161,12 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path, 
         "YAMMER_BASE_URL": "https://www.yammer.com/api/v1",
     }
     authority, graph, yammer = (env.get(name) or endpoints[name] for name in endpoints)
+    max_bytes = env.get("WEBHOOK_MAX_BYTES") or str(1024 * 1024)
+    if not max_bytes.isdigit() or int(max_bytes) < 1024:
+        raise ConfigError(f"WEBHOOK_MAX_BYTES must be a number of bytes, at least 1024 (got {max_bytes!r})")
+    for name in ("AZURE_CLIENT_CERTIFICATE", "GRAPH_NOTIFICATION_KEY"):
+        if env.get(name) and not Path(env[name]).is_file():
+            raise ConfigError(f"{name} must name a readable PEM file (got {env[name]!r})")
     redis_url = env.get("REDIS_URL") or None
     if redis_url:
         _check_url("REDIS_URL", redis_url, ("redis", "rediss", "unix"))
@@ -170,4 +184,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path, 
         graph_client_state=env.get("GRAPH_CLIENT_STATE") or "sandbox-client-state",
         demo=demo,
         testing=testing,
+        azure_client_certificate=env.get("AZURE_CLIENT_CERTIFICATE") or None,
+        token_cache_key=env.get("TOKEN_CACHE_KEY") or None,
+        graph_notification_key=env.get("GRAPH_NOTIFICATION_KEY") or None,
+        webhook_max_bytes=int(max_bytes),
     )

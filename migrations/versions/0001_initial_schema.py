@@ -57,7 +57,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("identity", sa.String(length=64), nullable=False),
         sa.Column("subscription_id", sa.String(length=64), nullable=True),
-        sa.Column("change_type", sa.String(length=16), nullable=False),
+        sa.Column("change_type", sa.String(length=64), nullable=False),
         sa.Column("resource", sa.String(length=1024), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),

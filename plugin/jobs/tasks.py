@@ -1,4 +1,4 @@
-"""Background work: recompute progress, and (as ingestion lands) process the inbox and sync feeds.
+"""Background work: process the inbox, sync feeds, keep subscriptions alive and recompute progress.
 
 Tasks are registered on the app's Huey instance and run inside an app context, so they use the same
 services (and the same one-session-per-job rule) as the web requests.
@@ -6,19 +6,29 @@ services (and the same one-session-per-job rule) as the web requests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from huey import crontab
 from sqlalchemy import select
 
+from ..adapters.graph import GraphClient
+from ..adapters.graph_notifications import parse_message_resource
 from ..db import job_session
 from ..models import Cohort
+from ..services.inbox import process_pending, purge_processed, requeue_stuck
+from ..services.lifecycle import handle_lifecycle
 from ..services.progress import recompute_cohort
+from ..services.subscriptions import renew_due
+from ..services.sync import sync_cohort
 
 if TYPE_CHECKING:
     from flask import Flask
     from huey import Huey
+
+#: Processed inbox items are kept this long, beyond Graph's own four hours of redelivery.
+INBOX_KEEP = timedelta(days=2)
 
 
 def running_cohorts(session, now: datetime) -> list[int]:
@@ -27,8 +37,23 @@ def running_cohorts(session, now: datetime) -> list[int]:
         Cohort.frozen_at.is_(None), Cohort.start_date <= (now + timedelta(days=1)).date())))
 
 
+def message_fetcher(graph: GraphClient) -> Callable[[str], Any]:
+    """The inbox's `fetch_message`: the chatMessage a notification's resource names, or None when it is gone."""
+
+    def fetch(resource: str) -> Any:
+        ref = parse_message_resource(resource)
+        if ref is None:
+            return None
+        return graph.find_message(ref.team_id, ref.channel_id, ref.message_id, ref.reply_id)
+
+    return fetch
+
+
 def register_tasks(huey: Huey, app: Flask) -> dict:
     """Define the tasks on `huey`; returns them by name (for enqueueing and tests)."""
+
+    def webhook_url(path: str = "") -> str:
+        return f"{app.config['APP_BASE_URL']}/webhooks/graph{path}"
 
     @huey.task(retries=3, retry_delay=30)
     def recompute(cohort_id: int) -> int:
@@ -45,4 +70,57 @@ def register_tasks(huey: Huey, app: Flask) -> dict:
                 recompute_cohort(session, cohort_id, instance_path=app.instance_path)
             return len(cohorts)
 
-    return {"recompute": recompute, "recompute_running": recompute_running}
+    @huey.task(retries=2, retry_delay=10)
+    def process_inbox() -> int:
+        """Turn stored change notifications into activity, progress and badges (queued by the webhook)."""
+        with app.app_context(), job_session(app) as session, GraphClient.from_app(app) as graph:
+            done = 0
+            while True:
+                result = process_pending(session, message_fetcher(graph), limit=100)
+                done += result.done
+                if result.claimed < 100:
+                    return done
+
+    @huey.periodic_task(crontab(minute="*"))
+    def sweep_inbox() -> int:
+        """Every minute: items whose worker died go back to the queue, and anything waiting is processed."""
+        with app.app_context(), job_session(app) as session:
+            requeue_stuck(session)
+        return process_inbox.call_local()
+
+    @huey.task(retries=2, retry_delay=60)
+    def lifecycle() -> int:
+        """React to lifecycle notifications: reauthorize, recreate and resync."""
+        with app.app_context(), job_session(app) as session, GraphClient.from_app(app) as graph:
+            result = handle_lifecycle(session, graph, notification_url=webhook_url(),
+                                      lifecycle_url=webhook_url("/lifecycle"),
+                                      client_state=app.config["GRAPH_CLIENT_STATE"])
+            return result.reauthorized + result.recreated + len(result.resynced)
+
+    @huey.periodic_task(crontab(minute="*/30"))
+    def sync_running() -> int:
+        """Every half hour: walk each running cohort's channel deltas, the safety net under the webhooks."""
+        with app.app_context(), job_session(app) as session, GraphClient.from_app(app) as graph:
+            cohorts = running_cohorts(session, datetime.now(UTC))
+            for cohort_id in cohorts:
+                sync_cohort(session, graph, cohort_id)
+            return len(cohorts)
+
+    @huey.periodic_task(crontab(minute="23"))
+    def renew_subscriptions() -> int:
+        """Hourly: renew subscriptions that expire within the next six hours."""
+        with app.app_context(), job_session(app) as session, GraphClient.from_app(app) as graph:
+            result = renew_due(session, graph, datetime.now(UTC), timedelta(hours=6))
+            return len(result.renewed)
+
+    @huey.periodic_task(crontab(minute="41", hour="3"))
+    def purge_inbox() -> int:
+        """Nightly: forget processed notifications (their message text was already removed)."""
+        with app.app_context(), job_session(app) as session:
+            return purge_processed(session, datetime.now(UTC) - INBOX_KEEP)
+
+    return {
+        "recompute": recompute, "recompute_running": recompute_running, "process_inbox": process_inbox,
+        "sweep_inbox": sweep_inbox, "handle_lifecycle": lifecycle, "sync_running": sync_running,
+        "renew_subscriptions": renew_subscriptions, "purge_inbox": purge_inbox,
+    }

@@ -25,7 +25,8 @@ class InboxItem(Base):
     #: Hash of subscription id, change type, resource and resource data id/etag.
     identity: Mapped[str] = mapped_column(String(64), unique=True)
     subscription_id: Mapped[str | None] = mapped_column(String(64))
-    change_type: Mapped[str] = mapped_column(String(16))
+    #: created / updated / deleted, or "lifecycle:<event>" for lifecycle notifications.
+    change_type: Mapped[str] = mapped_column(String(64))
     resource: Mapped[str] = mapped_column(String(1024))
     payload: Mapped[dict] = mapped_column(JSONDoc)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)

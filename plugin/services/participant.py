@@ -107,7 +107,7 @@ def my_programme(session: Session, person_id: int, *, locale: str, at: datetime 
         PointsEntry.cohort_id == cohort.id, PointsEntry.person_id == person_id)) or 0
     return MyProgramme(
         cohort={"id": cohort.id, "name": cohort.name, "start_date": cohort.start_date.isoformat(),
-                "weeks": cohort.weeks, "frozen": cohort.frozen_at is not None},
+                "weeks": cohort.weeks, "frozen": cohort.frozen_at is not None, "timezone": cohort.timezone},
         week=week, weeks=weeks, missions=missions, tip=tip, badges=badges, points=int(points),
         streak=state.streak, active_weeks=list(state.active_weeks),
         risk_reasons=[{"message": r.msgid, "params": dict(r.params)} for r in state.risk.reasons],

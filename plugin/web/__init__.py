@@ -7,13 +7,17 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint of the app."""
-    from . import api_profile  # noqa: F401 - adds /api/me/graph-profile and the consent errors to the API
+    from . import api_profile, api_tabs  # noqa: F401 - they add their routes (and consent errors) to the API
     from .api import bp as api_bp
     from .auth_pages import bp as auth_pages_bp
     from .health import bp as health_bp
     from .pages import bp as pages_bp
+    from .tabs import bp as tabs_bp
+    from .webhooks import bp as webhooks_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_pages_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(tabs_bp)
+    app.register_blueprint(webhooks_bp)

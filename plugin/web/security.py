@@ -15,7 +15,8 @@
   Headers a view or blueprint already set win (``setdefault``), e.g. the sandbox host page's stricter policy.
 
 The policy: ``default-src 'self'; script-src 'self' 'nonce-…'; style-src 'self' 'nonce-…'; img-src 'self'
-data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors <reference §2.6>``. Scripts are
+data:; connect-src 'self' https://res.cdn.office.net; object-src 'none'; base-uri 'self'; frame-ancestors
+<reference §2.6>`` (the CDN is where teams-js reads the valid Teams host origins). Scripts are
 files under /static; the per-request nonce (Jinja ``csp_nonce()``) is for the rare inline ``<script>`` or
 ``<style>``. ``style-src`` has no ``'unsafe-inline'``: our CSS is in files, and Fluent UI web components style
 themselves through constructable stylesheets (``adoptedStyleSheets``), which ``style-src`` does not govern; so
@@ -38,6 +39,9 @@ FRAME_ANCESTORS = (
     "https://*.microsoft365.com", "https://*.office.com", "https://outlook.office.com",
     "https://outlook.office365.com",
 )
+#: teams-js fetches the list of valid Teams host origins from Microsoft's CDN when it loads; without it, it
+#: falls back to a built-in list and logs a CSP error. Nothing else of ours talks to another origin.
+TEAMS_JS_CDN = "https://res.cdn.office.net"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_SESSION_KEY = "csrf_token"
@@ -52,7 +56,7 @@ def content_security_policy(nonce: str) -> str:
     """The Content-Security-Policy header value for a response whose inline code carries `nonce`."""
     return (
         f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
-        "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+        f"img-src 'self' data:; connect-src 'self' {TEAMS_JS_CDN}; object-src 'none'; base-uri 'self'; "
         f"frame-ancestors {' '.join(FRAME_ANCESTORS)}"
     )
 

@@ -39,10 +39,20 @@ def test_missing_production_secret_is_named_in_one_line(name):
     assert name in message and "\n" not in message
 
 
-def test_certificate_may_replace_the_client_secret():
+def test_certificate_may_replace_the_client_secret(tmp_path):
+    pem = tmp_path / "app.pem"
+    pem.write_text("-----BEGIN PRIVATE KEY-----\n")
     env = {k: v for k, v in PRODUCTION.items() if k != "AZURE_CLIENT_SECRET"}
-    env["AZURE_CLIENT_CERTIFICATE"] = "/etc/ambassador/app.pem"
-    assert load(env).azure_client_secret is None
+    env["AZURE_CLIENT_CERTIFICATE"] = str(pem)
+    settings = load(env)
+    assert settings.azure_client_secret is None and settings.azure_client_certificate == str(pem)
+
+
+def test_a_certificate_path_that_does_not_exist_is_named():
+    env = {k: v for k, v in PRODUCTION.items() if k != "AZURE_CLIENT_SECRET"}
+    env["AZURE_CLIENT_CERTIFICATE"] = "/etc/ambassador/missing.pem"
+    with pytest.raises(ConfigError, match="AZURE_CLIENT_CERTIFICATE must name a readable PEM file"):
+        load(env)
 
 
 def test_everything_missing_lists_all_names():

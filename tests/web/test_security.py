@@ -58,7 +58,7 @@ def test_every_response_carries_the_csp_and_nosniff(client, path):
     policy = directives(response)
     assert policy["frame-ancestors"] == FRAME_ANCESTORS
     assert policy["default-src"] == "'self'" and policy["object-src"] == "'none'" and policy["base-uri"] == "'self'"
-    assert policy["img-src"] == "'self' data:" and policy["connect-src"] == "'self'"
+    assert policy["img-src"] == "'self' data:" and policy["connect-src"] == "'self' https://res.cdn.office.net"
     assert re.fullmatch(r"'self' 'nonce-[\w-]{22}'", policy["script-src"])
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"

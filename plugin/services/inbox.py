@@ -1,0 +1,280 @@
+"""The durable inbox of Graph notifications: stored before the 202, claimed under a lease, processed idempotently.
+
+Life of an item: ``pending`` → (claimed) ``processing`` with ``locked_until`` = lease end → ``done``; on an error
+back to ``pending`` with ``locked_until`` = not before (exponential backoff), after ``MAX_ATTEMPTS`` ``failed``.
+A worker that dies leaves its items ``processing``; once the lease has passed, ``claim_batch`` (or
+``requeue_stuck``) hands them out again. Processing commits the Activity rows first, then recomputes the
+affected cohorts, then marks the item done: a crash between any two steps repeats work on the next attempt but
+never loses or double-counts it (ingest and recompute are idempotent).
+
+Identity (unique): sha256 of subscription id | change type | resource | resource data id | version, where the
+version is ``@odata.etag``, else the resource's ``lastModifiedDateTime`` (from decrypted content), else the
+notification's own ``id`` — Graph resends a notification with the same body, so redeliveries collapse while two
+real changes of one message stay two items — and only when none of these exist, the minute it was received.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, not_, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..adapters.graph_notifications import parse_message_resource
+from ..models import InboxItem
+from .ingest import TEAMS, IngestResult, ingest_channel_message, ingest_deletion, insert_new
+from .progress import recompute_cohort
+
+log = logging.getLogger(__name__)
+
+LIFECYCLE_PREFIX = "lifecycle:"
+LIFECYCLE_EVENTS = ("reauthorizationRequired", "subscriptionRemoved", "missed")
+MAX_ATTEMPTS = 5
+DEFAULT_LEASE_SECONDS = 300
+_BACKOFF = timedelta(seconds=30)
+_MAX_BACKOFF = timedelta(hours=1)
+_ERROR_CHARS = 500
+#: Message fields kept in a processed item's payload: ids and times, never body, subject, mentions or attachments.
+KEPT_CONTENT_FIELDS = ("id", "replyToId", "etag", "messageType", "createdDateTime", "lastModifiedDateTime",
+                       "lastEditedDateTime", "deletedDateTime")
+
+#: Gets a chatMessage by its notification ``resource``; None when it no longer exists (404).
+FetchMessage = Callable[[str], Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """What one webhook delivery added to the inbox."""
+
+    received: int
+    stored: int
+
+    @property
+    def duplicates(self) -> int:
+        """Items that were in the inbox already (redeliveries)."""
+        return self.received - self.stored
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """What one ``process_pending`` run did."""
+
+    claimed: int = 0
+    done: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def is_lifecycle(item: Mapping[str, Any]) -> bool:
+    """True for a lifecycle notification (it has ``lifecycleEvent`` instead of ``changeType``)."""
+    return "lifecycleEvent" in item
+
+
+def notification_identity(item: Mapping[str, Any], *, received_at: datetime | None = None) -> str:
+    """The inbox identity of one notification item (see the module docstring)."""
+    received_at = received_at or _utcnow()
+    if is_lifecycle(item):
+        # Reacting to a lifecycle event twice is harmless, missing one is not: a redelivery within the same
+        # 10 minutes collapses, a later event of the same kind is a new item.
+        version = str(item.get("id") or f"t{int(received_at.timestamp()) // 600}")
+        parts = [item.get("subscriptionId"), f"{LIFECYCLE_PREFIX}{item.get('lifecycleEvent')}",
+                 item.get("subscriptionExpirationDateTime"), version]
+    else:
+        data = item.get("resourceData") if isinstance(item.get("resourceData"), Mapping) else {}
+        content = item.get("content") if isinstance(item.get("content"), Mapping) else {}
+        version = (data.get("@odata.etag") or content.get("lastModifiedDateTime") or content.get("etag")
+                   or item.get("id") or f"t{int(received_at.timestamp()) // 60}")
+        parts = [item.get("subscriptionId"), item.get("changeType"), item.get("resource"), data.get("id"), version]
+    return hashlib.sha256("|".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
+
+
+def store_notifications(session: Session, items: Sequence[Mapping[str, Any]]) -> StoreResult:
+    """Insert the items in one multi-row statement, skipping ones already stored, and commit."""
+    now = _utcnow()
+    rows: dict[str, dict[str, Any]] = {}
+    for item in items:
+        identity = notification_identity(item, received_at=now)
+        lifecycle = is_lifecycle(item)
+        subscription = str(item.get("subscriptionId") or "")
+        rows.setdefault(identity, {
+            "source": "graph", "identity": identity, "subscription_id": subscription[:64] or None,
+            "change_type": f"{LIFECYCLE_PREFIX}{item['lifecycleEvent']}" if lifecycle else str(item["changeType"]),
+            "resource": str(item.get("resource") or f"subscriptions/{subscription}")[:1024],
+            "payload": dict(item), "status": "pending", "attempts": 0, "locked_until": None, "error": None,
+            "received_at": now, "processed_at": None,
+        })
+    # One multi-row INSERT, compiled once and cached (see ingest.insert_new): the hot path's only statement.
+    stored = insert_new(session, InboxItem.__table__, list(rows.values()), conflict=("identity",))
+    session.commit()
+    return StoreResult(received=len(items), stored=stored)
+
+
+def _claimable(now: datetime, lifecycle: bool) -> Any:
+    kind = InboxItem.change_type.like(f"{LIFECYCLE_PREFIX}%")
+    return and_(
+        kind if lifecycle else not_(kind),
+        or_(
+            and_(InboxItem.status == "pending", or_(InboxItem.locked_until.is_(None), InboxItem.locked_until <= now)),
+            and_(InboxItem.status == "processing", InboxItem.locked_until < now),  # its worker's lease ran out
+        ),
+    )
+
+
+def claim_batch(session: Session, limit: int, *, worker_id: str, lease_seconds: int = DEFAULT_LEASE_SECONDS,
+                lifecycle: bool = False, now: datetime | None = None) -> list[InboxItem]:
+    """Atomically take up to ``limit`` items (oldest first) for this worker until the lease ends; commits."""
+    # Change notifications by default; lifecycle=True takes the lifecycle items (for the subscription job).
+    # PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED. SQLite: one guarded UPDATE per candidate, kept only when it
+    # changed a row (rowcount 1), so two workers never own the same item without needing a claim-token column.
+    # End any open transaction first: on SQLite (WAL) a read transaction keeps seeing the snapshot it started
+    # with, so a worker reusing its session would never see items stored since.
+    session.commit()
+    now = now or _utcnow()
+    lease = now + timedelta(seconds=lease_seconds)
+    claimable = _claimable(now, lifecycle)
+    take = {"status": "processing", "locked_until": lease, "attempts": InboxItem.attempts + 1}
+    candidates = select(InboxItem.id).where(claimable).order_by(InboxItem.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        claimed = list(session.scalars(candidates.with_for_update(skip_locked=True)))
+        if claimed:
+            session.execute(update(InboxItem).where(InboxItem.id.in_(claimed)).values(**take)
+                            .execution_options(synchronize_session=False))
+    else:
+        claimed = []
+        for item_id in list(session.scalars(candidates)):
+            result = session.execute(update(InboxItem).where(InboxItem.id == item_id, claimable).values(**take)
+                                     .execution_options(synchronize_session=False))
+            if result.rowcount == 1:
+                claimed.append(item_id)
+    session.commit()
+    if not claimed:
+        return []
+    log.debug("worker %s claimed %d inbox items", worker_id, len(claimed))
+    return list(session.scalars(select(InboxItem).where(InboxItem.id.in_(claimed)).order_by(InboxItem.id)
+                                .execution_options(populate_existing=True)))
+
+
+def process_item(session: Session, item: InboxItem, fetch_message: FetchMessage, *,
+                 corporate_texts: Sequence[str] = ()) -> IngestResult:
+    """Ingest the message an item is about, recompute the cohorts it concerns, mark it done (commits each step)."""
+    if item.change_type.startswith(LIFECYCLE_PREFIX):
+        raise ValueError("lifecycle items are for the subscription job, not for process_item")
+    payload = item.payload or {}
+    ref = parse_message_resource(item.resource)
+    content = payload.get("content")
+    message = content if isinstance(content, Mapping) and content.get("id") else None
+    if ref is None and message is None:
+        _mark_done(session, item, note="not a channel message resource")
+        return IngestResult(None, ignored="unsupported_resource")
+    if message is None:
+        message = fetch_message(item.resource)
+    if message is None:
+        assert ref is not None
+        external_id = f"{ref.message_id}/{ref.reply_id}" if ref.reply_id else ref.message_id
+        result = ingest_deletion(session, source=TEAMS, external_id=external_id)
+    else:
+        channel = message.get("channelIdentity") or {}
+        team_id = ref.team_id if ref else str(channel.get("teamId") or "")
+        channel_id = ref.channel_id if ref else str(channel.get("channelId") or "")
+        result = ingest_channel_message(session, message, team_graph_id=team_id, channel_graph_id=channel_id,
+                                        corporate_texts=corporate_texts)
+    session.commit()  # the activity is durable before anything is derived from it
+    # A retried item recomputes even when ingest found nothing new: its first attempt may have stored the rows
+    # and died before the recompute.
+    if result.changed or item.attempts > 1:
+        for cohort_id in sorted(result.cohort_ids):
+            recompute_cohort(session, cohort_id)
+    _mark_done(session, item)
+    return result
+
+
+def _mark_done(session: Session, item: InboxItem, *, note: str | None = None) -> None:
+    """Done: the lease released and the message text removed from the stored payload; commits."""
+    item.status, item.locked_until, item.error = "done", None, note
+    item.processed_at = _utcnow()
+    item.payload = strip_content(item.payload or {})
+    session.commit()
+
+
+def strip_content(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload without message text: no ``encryptedContent``, and only ids and times of the content."""
+    stripped = {key: value for key, value in payload.items() if key != "encryptedContent"}
+    content = stripped.get("content")
+    if isinstance(content, Mapping):
+        stripped["content"] = {key: content[key] for key in KEPT_CONTENT_FIELDS if key in content}
+    return stripped
+
+
+def process_pending(session: Session, fetch_message: FetchMessage, *, limit: int = 100, worker_id: str = "worker",
+                    lease_seconds: int = DEFAULT_LEASE_SECONDS, corporate_texts: Sequence[str] = ()) -> ProcessResult:
+    """Claim a batch of change notifications and process each; a failing item is retried later, not lost."""
+    items = claim_batch(session, limit, worker_id=worker_id, lease_seconds=lease_seconds)
+    done = retried = failed = 0
+    for item in items:
+        item_id = item.id
+        if item.attempts > MAX_ATTEMPTS:  # its workers kept dying on it (the lease ran out each time)
+            _give_up(session, item, "gave up: the lease expired on every attempt")
+            failed += 1
+            continue
+        try:
+            process_item(session, item, fetch_message, corporate_texts=corporate_texts)
+            done += 1
+        except Exception as exc:  # noqa: BLE001 - one bad item must not stop the batch; it is retried later
+            session.rollback()
+            log.warning("inbox item %s failed: %s", item_id, type(exc).__name__, exc_info=True)
+            if _retry_later(session, item_id, exc):
+                retried += 1
+            else:
+                failed += 1
+    return ProcessResult(claimed=len(items), done=done, retried=retried, failed=failed)
+
+
+def _retry_later(session: Session, item_id: int, exc: Exception) -> bool:
+    """Back to pending with a backoff, or failed after MAX_ATTEMPTS; True when it will be retried; commits."""
+    item = session.get(InboxItem, item_id, populate_existing=True)
+    if item is None:
+        return False
+    item.error = f"{type(exc).__name__}: {exc}"[:_ERROR_CHARS]
+    retry = item.attempts < MAX_ATTEMPTS
+    if retry:
+        item.status = "pending"
+        item.locked_until = _utcnow() + min(_BACKOFF * 2 ** max(item.attempts - 1, 0), _MAX_BACKOFF)
+        session.commit()
+    else:
+        _give_up(session, item, item.error)
+    return retry
+
+
+def _give_up(session: Session, item: InboxItem, error: str | None) -> None:
+    """Failed for good (an admin can look at ``error``); the text must not linger either; commits."""
+    item.status, item.locked_until, item.error = "failed", None, error
+    item.payload = strip_content(item.payload or {})
+    session.commit()
+
+
+def requeue_stuck(session: Session, now: datetime | None = None) -> int:
+    """Put items whose worker's lease expired back to pending; returns how many; commits."""
+    now = now or _utcnow()
+    result = session.execute(
+        update(InboxItem).where(InboxItem.status == "processing", InboxItem.locked_until < now)
+        .values(status="pending", locked_until=None).execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return max(result.rowcount, 0)
+
+
+def purge_processed(session: Session, before: datetime) -> int:
+    """Delete done items processed before ``before`` (keep at least Graph's 4-hour retry window); commits."""
+    result = session.execute(delete(InboxItem).where(InboxItem.status == "done", InboxItem.processed_at < before)
+                             .execution_options(synchronize_session=False))
+    session.commit()
+    return max(result.rowcount, 0)

@@ -1,0 +1,48 @@
+"""The Teams tabs (`/tabs/personal`, `/tabs/team`, `/tabs/config`): HTML shells without personal data.
+
+Each page is the same for everyone who opens it with the same `?locale=` and `?theme=`: its texts, in the
+Teams language, and the labels its script needs (a JSON block, not executable, so the CSP allows it). The
+script (plugin/static/js/tabs/) talks to Teams through teams-js and fetches the person's data from the JSON
+API with the Teams SSO token, so nothing personal is ever in the HTML or in a cache.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, make_response, render_template, request
+
+bp = Blueprint("tabs", __name__, url_prefix="/tabs")
+
+#: Teams themes (the `{theme}` placeholder of a tab's contentUrl); anything else falls back to the light one.
+THEMES = ("default", "dark", "contrast")
+
+
+def tab_theme() -> str:
+    """The Teams theme from `?theme=`; the script follows later changes through teams-js."""
+    theme = request.args.get("theme", "default")
+    return theme if theme in THEMES else "default"
+
+
+def _shell(tab: str) -> Response:
+    response = make_response(render_template(f"tabs/{tab}.html", tab=tab, theme=tab_theme()))
+    # The shell depends only on the query string and the browser's languages; revalidate so a new release shows.
+    response.headers["Cache-Control"] = "no-cache"
+    response.vary.add("Accept-Language")
+    return response
+
+
+@bp.get("/personal")
+def personal() -> Response:
+    """The personal tab "My programme": weeks, this week's missions, tip, badges, points, near-me ranking."""
+    return _shell("personal")
+
+
+@bp.get("/team")
+def team() -> Response:
+    """The channel tab: the team's progress for its leads (`?team=<Microsoft 365 group id>`, else the context)."""
+    return _shell("team")
+
+
+@bp.get("/config")
+def config() -> Response:
+    """The configuration page Teams shows when someone adds the channel tab."""
+    return _shell("config")
