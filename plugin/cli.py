@@ -8,6 +8,7 @@ from flask.cli import AppGroup, with_appcontext
 from werkzeug.serving import run_simple
 
 from .cli_graph import graph_cli
+from .cli_roles import roles_cli
 from .db import get_session
 from .services import migrations
 
@@ -94,3 +95,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(graph_cli)
+    app.cli.add_command(roles_cli)

@@ -16,10 +16,11 @@ from sqlalchemy import select
 from ..adapters.graph import GraphClient
 from ..adapters.graph_notifications import parse_message_resource
 from ..db import job_session
-from ..models import Cohort
+from ..models import Cohort, CohortTeam, Team
 from ..services.inbox import process_pending, purge_processed, requeue_stuck
 from ..services.lifecycle import handle_lifecycle
 from ..services.progress import recompute_cohort
+from ..services.roles import refresh_ownership
 from ..services.subscriptions import renew_due
 from ..services.sync import sync_cohort
 
@@ -35,6 +36,13 @@ def running_cohorts(session, now: datetime) -> list[int]:
     """Cohorts that started and are not frozen yet."""
     return list(session.scalars(select(Cohort.id).where(
         Cohort.frozen_at.is_(None), Cohort.start_date <= (now + timedelta(days=1)).date())))
+
+
+def cohort_teams(session, cohort_ids: list[int]) -> list[Team]:
+    """The teams taking part in these cohorts."""
+    if not cohort_ids:
+        return []
+    return list(session.scalars(select(Team).join(CohortTeam).where(CohortTeam.cohort_id.in_(cohort_ids)).distinct()))
 
 
 def message_fetcher(graph: GraphClient) -> Callable[[str], Any]:
@@ -106,6 +114,15 @@ def register_tasks(huey: Huey, app: Flask) -> dict:
                 sync_cohort(session, graph, cohort_id)
             return len(cohorts)
 
+    @huey.periodic_task(crontab(minute="53"))
+    def refresh_leads() -> int:
+        """Hourly: read each running cohort's team owners from Graph, so leads follow Teams ownership."""
+        with app.app_context(), job_session(app) as session, GraphClient.from_app(app) as graph:
+            owners = 0
+            for team in cohort_teams(session, running_cohorts(session, datetime.now(UTC))):
+                owners += refresh_ownership(session, team, graph.team_members(team.graph_id))
+            return owners
+
     @huey.periodic_task(crontab(minute="23"))
     def renew_subscriptions() -> int:
         """Hourly: renew subscriptions that expire within the next six hours."""
@@ -122,5 +139,5 @@ def register_tasks(huey: Huey, app: Flask) -> dict:
     return {
         "recompute": recompute, "recompute_running": recompute_running, "process_inbox": process_inbox,
         "sweep_inbox": sweep_inbox, "handle_lifecycle": lifecycle, "sync_running": sync_running,
-        "renew_subscriptions": renew_subscriptions, "purge_inbox": purge_inbox,
+        "renew_subscriptions": renew_subscriptions, "purge_inbox": purge_inbox, "refresh_leads": refresh_leads,
     }
