@@ -33,9 +33,11 @@ def test_the_hourly_recompute_covers_running_cohorts(app, session):
     assert app.extensions["tasks"]["recompute_running"].call_local() == 1
 
 
-def test_flask_worker_consumes_the_sqlite_queue(tmp_path, monkeypatch):
+def test_flask_worker_consumes_the_configured_queue(tmp_path, monkeypatch):
+    """Redis when REDIS_URL is set (CI's second pass), otherwise the SQLite queue beside the database."""
     url = f"sqlite:///{tmp_path / 'ambassador.db'}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "REDIS_URL", "DATABASE_URL"))}
+    redis_url = os.environ.get("REDIS_URL")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "DATABASE_URL"))}
     env |= {"AMBASSADOR_DEMO": "1", "DATABASE_URL": url}
     flask = str(Path(sys.executable).with_name("flask"))
     seeded = subprocess.run([flask, "--app", "wsgi", "demo", "--no-serve"], cwd=ROOT, env=env, capture_output=True,
@@ -45,9 +47,12 @@ def test_flask_worker_consumes_the_sqlite_queue(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", url)
     app = create_app()
     huey = app.extensions["huey"]
+    huey.flush()
+    assert type(huey.storage).__name__ == ("RedisStorage" if redis_url else "SqliteStorage")
     pending = app.extensions["tasks"]["recompute"](1)
     assert huey.pending_count() == 1
-    assert (tmp_path / "queue.db").exists()  # the queue lives beside the database
+    if not redis_url:
+        assert (tmp_path / "queue.db").exists()  # the queue lives beside the database
     worker = subprocess.Popen([flask, "--app", "wsgi", "worker", "--workers", "1"], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
