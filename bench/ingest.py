@@ -1,11 +1,13 @@
 """Webhook intake benchmark: notifications/s and 202 latency through gunicorn (2 workers) on loopback.
 
-Usage: python bench/ingest.py [--requests N] [--concurrency C] [--database-url URL]
+Usage: python bench/ingest.py [--requests N] [--concurrency C] [--seconds S] [--database-url URL]
 
 Runs the real app (durable inbox: every notification is committed before the 202, and the processing job is
 queued) and a bare Flask app that only answers 202, both under gunicorn with 2 sync workers, and sends the
-same stream of unique change notifications to each with an asyncio HTTP client. Prints throughput,
-p50/p99 latency and the ratio to the bare endpoint. Not a test: figures go in bench/RESULTS.md.
+same stream of unique change notifications to each: with wrk (bench/notifications.lua) when it is installed
+(`apt-get install wrk`), otherwise with an asyncio HTTP client in Python, which itself tops out at a few
+hundred requests/s on a small machine. Prints throughput, p50/p99 latency and the ratio to the bare
+endpoint. Not a test: figures go in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -80,9 +83,36 @@ def serve(module: str, port: int, env: dict) -> subprocess.Popen:
     raise SystemExit(f"{module} did not start")
 
 
+def wrk(url: str, args) -> tuple[float, float, float, int]:
+    """Requests/s, p50 and p99 in ms, and non-2xx answers, as wrk measured them."""
+    script = str(Path(__file__).with_name("notifications.lua"))
+    output = subprocess.run(["wrk", "-t2", f"-c{args.concurrency}", f"-d{args.seconds}s", "--latency", "-s", script,
+                             url], capture_output=True, text=True, check=True).stdout
+
+    def millis(label: str) -> float:
+        value = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        number, unit = float(value.group(1)), value.group(2)
+        return number / 1000 if unit == "us" else number * 1000 if unit == "s" else number
+
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return rate, millis("50%"), millis("99%"), int(errors.group(1)) if errors else 0
+
+
 def run(label: str, module: str, env: dict, args) -> dict:
     port = free_port()
     process = serve(module, port, env)
+    if shutil.which("wrk"):
+        try:
+            url = f"http://127.0.0.1:{port}/webhooks/graph"
+            subprocess.run(["wrk", "-t1", "-c4", "-d2s", "-s", str(Path(__file__).with_name("notifications.lua")),
+                            url], capture_output=True, check=True)  # warm-up
+            rate, p50, p99, failures = wrk(url, args)
+        finally:
+            process.terminate()
+            process.wait(20)
+        print(f"{label:<28} {rate:>8,.0f} req/s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   non-202: {failures}")
+        return {"label": label, "rate": rate, "p50": p50, "p99": p99, "failures": failures}
     try:
         url = f"http://127.0.0.1:{port}/webhooks/graph"
         asyncio.run(load(url, min(500, args.requests), args.concurrency, env["GRAPH_CLIENT_STATE"]))  # warm-up
@@ -103,6 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--seconds", type=int, default=15, help="duration per endpoint with wrk")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="ambassador-bench-"))
