@@ -29,6 +29,7 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from plugin.sandbox.aad_authority import DevAuthority
+from plugin.sandbox.dev_routes import register_dev_routes
 from plugin.sandbox.graph_activity import blueprint as activity_routes
 from plugin.sandbox.graph_auth import TokenVerifier, authenticate, make_verifier
 from plugin.sandbox.graph_batch import BATCH_ITEM
@@ -122,30 +123,7 @@ def create_graph_app(
             status = 400
         return error_response(GraphError(status, _CODES.get(status, "UnknownError"), message))
 
-    @app.get("/_log")
-    def log() -> Response:
-        """GET /_log: everything recorded, for the host page's feed panel."""
-        return jsonify(emulator.log())
-
-    @app.get("/_faults")
-    def faults() -> Response:
-        """GET /_faults: the pending faults."""
-        return jsonify(emulator.faults.snapshot())
-
-    @app.post("/_faults")
-    def add_fault() -> Response | tuple[Response, int]:
-        """POST /_faults: add one fault (see graph_faults)."""
-        try:
-            emulator.faults.configure(request.get_json(force=True, silent=True) or {})
-        except (TypeError, ValueError) as exc:
-            return jsonify({"error": str(exc)}), 400
-        return jsonify(emulator.faults.snapshot())
-
-    @app.delete("/_faults")
-    def clear_faults() -> Response:
-        """DELETE /_faults: remove every pending fault."""
-        emulator.faults.clear()
-        return Response(status=204)
+    register_dev_routes(app, emulator)
 
     @app.post("/_lifecycle")
     def lifecycle() -> Response | tuple[Response, int]:

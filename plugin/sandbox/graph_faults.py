@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from plugin.sandbox.dev_routes import take_faults
+
 _MESSAGES = {
     429: ("TooManyRequests", "Too many requests. Please retry after the time given in the Retry-After header."),
     503: ("serviceNotAvailable", "The service is temporarily unavailable. Please retry later."),
@@ -93,21 +95,8 @@ class Faults:
 
     def take_request_faults(self, path: str) -> tuple[float, RequestFault | None]:
         """(seconds to delay, status fault or None) for a request to ``path``; consumes what fires."""
-        delay, status = 0.0, None
         with self._lock:
-            for fault in list(self._requests):
-                if not fault.matches(path):
-                    continue
-                if fault.kind == "slow" and delay == 0.0:
-                    delay = fault.seconds
-                elif fault.kind == "status" and status is None:
-                    status = fault
-                else:
-                    continue
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self._requests.remove(fault)
-        return delay, status
+            return take_faults(self._requests, path)
 
     def take_notification_fault(self) -> tuple[str, int] | None:
         """(kind, group size) for the next change notification, or None; consumes one count."""

@@ -67,6 +67,7 @@ from werkzeug.exceptions import HTTPException
 
 from plugin.sandbox.aad_authority import DevAuthority
 from plugin.sandbox.aad_registry import YAMMER_RESOURCE
+from plugin.sandbox.dev_routes import register_dev_routes
 from plugin.sandbox.scenario import CommunityMessage, Scenario, ScenarioCommunity, ScenarioPerson
 from plugin.sandbox.yammer_index import CommunityIndex
 from plugin.sandbox.yammer_limits import SlidingWindowLimiter, YammerFaults
@@ -242,30 +243,7 @@ def create_yammer_app(
         response.headers["Cache-Control"] = "no-cache, no-store"
         return response
 
-    @app.get("/_log")
-    def log() -> Response:
-        """GET /_log: messages posted through the API and the latest requests, for the host page."""
-        return jsonify(emulator.log())
-
-    @app.get("/_faults")
-    def faults() -> Response:
-        """GET /_faults: the pending faults."""
-        return jsonify(emulator.faults.snapshot())
-
-    @app.post("/_faults")
-    def add_fault() -> Response | tuple[Response, int]:
-        """POST /_faults: add one fault (see yammer_limits.YammerFaults.configure)."""
-        try:
-            emulator.faults.configure(request.get_json(force=True, silent=True) or {})
-        except (TypeError, ValueError) as exc:
-            return jsonify({"error": str(exc)}), 400
-        return jsonify(emulator.faults.snapshot())
-
-    @app.delete("/_faults")
-    def clear_faults() -> Response:
-        """DELETE /_faults: remove every pending fault."""
-        emulator.faults.clear()
-        return Response(status=204)
+    register_dev_routes(app, emulator)
 
     @app.get("/api/v1/messages/in_group/<int:group_id>.json")
     def in_group(group_id: int) -> Response:

@@ -9,6 +9,8 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from plugin.sandbox.dev_routes import take_faults
+
 #: Yammer's documented limit for the messages endpoints: 10 requests per user per app in 30 seconds.
 MESSAGES_LIMIT = 10
 MESSAGES_WINDOW = 30.0
@@ -127,21 +129,8 @@ class YammerFaults:
 
     def take(self, path: str) -> tuple[float, Fault | None]:
         """(seconds to delay, status fault or None) for a request to ``path``; consumes what fires."""
-        delay, status = 0.0, None
         with self._lock:
-            for fault in list(self._faults):
-                if not fault.matches(path):
-                    continue
-                if fault.kind == "slow" and delay == 0.0:
-                    delay = fault.seconds
-                elif fault.kind == "status" and status is None:
-                    status = fault
-                else:
-                    continue
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self._faults.remove(fault)
-        return delay, status
+            return take_faults(self._faults, path)
 
     def _add(self, fault: Fault) -> None:
         if fault.remaining < 1:
