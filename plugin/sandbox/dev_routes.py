@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from flask import Flask, Response, jsonify, request
 
 
-class PathFault(Protocol):
-    """A queued fault: `slow` (delay) or `status` (an error answer), for requests whose path matches."""
+@dataclass
+class QueuedFault:
+    """A status answer (429/503/504) or a delay for the next ``remaining`` matching requests."""
 
-    kind: str
-    seconds: float
+    kind: str  # "status" or "slow"
     remaining: int
+    status: int = 429
+    retry_after: int | None = None
+    seconds: float = 0.0
+    path_prefix: str | None = None
+    #: The emulated API's version prefix; a `path_prefix` may be given with or without it.
+    api_prefix: ClassVar[str] = ""
 
-    def matches(self, path: str) -> bool: ...
+    def matches(self, path: str) -> bool:
+        """Whether this fault applies to a request for ``path``."""
+        if not self.path_prefix:
+            return True
+        return path.startswith(self.path_prefix) or path.removeprefix(self.api_prefix).startswith(self.path_prefix)
 
 
 def take_faults(queue: list[Any], path: str) -> tuple[float, Any | None]:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from plugin.sandbox.dev_routes import take_faults
+from plugin.sandbox.dev_routes import QueuedFault, take_faults
 
 _MESSAGES = {
     429: ("TooManyRequests", "Too many requests. Please retry after the time given in the Retry-After header."),
@@ -28,21 +28,10 @@ NOTIFICATION_KINDS = ("drop", "duplicate", "reorder")
 
 
 @dataclass
-class RequestFault:
-    """A status answer (429/503/504) or a delay for the next ``remaining`` matching requests."""
+class RequestFault(QueuedFault):
+    """A fault of the Graph emulator (paths under /v1.0)."""
 
-    kind: str  # "status" or "slow"
-    remaining: int
-    status: int = 429
-    retry_after: int | None = None
-    seconds: float = 0.0
-    path_prefix: str | None = None
-
-    def matches(self, path: str) -> bool:
-        """Whether this fault applies to a request for ``path``."""
-        if not self.path_prefix:
-            return True
-        return path.startswith(self.path_prefix) or path.removeprefix("/v1.0").startswith(self.path_prefix)
+    api_prefix: ClassVar[str] = "/v1.0"
 
     def error(self) -> tuple[int, str, str, dict[str, str]]:
         """(status, code, message, headers) of the answer."""

@@ -7,9 +7,9 @@ import threading
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from plugin.sandbox.dev_routes import take_faults
+from plugin.sandbox.dev_routes import QueuedFault, take_faults
 
 #: Yammer's documented limit for the messages endpoints: 10 requests per user per app in 30 seconds.
 MESSAGES_LIMIT = 10
@@ -53,21 +53,10 @@ class SlidingWindowLimiter:
 
 
 @dataclass
-class Fault:
-    """A status answer (429/503/504) or a delay for the next ``remaining`` matching requests."""
+class Fault(QueuedFault):
+    """A fault of the Yammer emulator (paths under /api/v1)."""
 
-    kind: str  # "status" or "slow"
-    remaining: int
-    status: int = 429
-    retry_after: int | None = None
-    seconds: float = 0.0
-    path_prefix: str | None = None
-
-    def matches(self, path: str) -> bool:
-        """Whether this fault applies to a request for ``path`` (prefix given with or without ``/api/v1``)."""
-        if not self.path_prefix:
-            return True
-        return path.startswith(self.path_prefix) or path.removeprefix("/api/v1").startswith(self.path_prefix)
+    api_prefix: ClassVar[str] = "/api/v1"
 
 
 class YammerFaults:
