@@ -94,14 +94,22 @@ def _recompute(session: Session, cohort_id: int, at: datetime | None,
 
     missions = {m.slug: m for m in session.scalars(select(Mission).where(Mission.cohort_id == cohort.id))}
     badges = ensure_badges(session)
-    points = awards = revoked = 0
+    # What is stored already, read once for the whole cohort (not once per participant).
+    saved = _Saved.load(session, cohort.id)
+    progress_rows, points_rows, award_rows, risk_rows = [], [], [], []
+    revoked = 0
     for enrolment in enrolments:
         state = engine.snapshot(enrolment.person_id, at=at)
-        _save_progress(session, enrolment, state, missions, at)
-        points += _save_points(session, cohort, enrolment.person_id, state)
-        new, gone = _save_awards(session, cohort, enrolment.person_id, state, badges, at)
-        awards, revoked = awards + new, revoked + gone
-        _save_risk(session, enrolment, state, at)
+        progress_rows += _progress_rows(enrolment, state, missions, saved.completed, at)
+        points_rows += _points_rows(cohort.id, enrolment.person_id, state, saved.ledger[enrolment.person_id])
+        award_rows += _award_rows(cohort.id, enrolment.person_id, state, badges, saved.awards[enrolment.person_id], at)
+        revoked += _revoke_awards(session, state, saved.awards[enrolment.person_id], at)
+        risk_rows.append(_risk_row(enrolment, state, at))
+    upsert(session, MissionProgress, progress_rows, keys=("enrolment_id", "mission_id"),
+           update=("current", "target", "completed_at", "updated_at"))
+    points = insert_ignore(session, PointsEntry, points_rows)
+    awards = insert_ignore(session, Award, award_rows)
+    upsert(session, RiskAssessment, risk_rows, keys=("enrolment_id",), update=("score", "reasons", "computed_at"))
     frozen = calendar.is_frozen(at)
     if frozen:
         cohort.frozen_at = calendar.frozen_at
@@ -175,69 +183,84 @@ def _checkin_events(session: Session, cohort: Cohort) -> Iterator[ActivityEvent]
                             mission_slug=slug)
 
 
-def _save_progress(session: Session, enrolment: Enrolment, state: PersonState, missions: dict[str, Mission],
-                   at: datetime) -> None:
-    done_before = dict(session.execute(
-        select(MissionProgress.mission_id, MissionProgress.completed_at)
-        .where(MissionProgress.enrolment_id == enrolment.id)
-    ).all())
+@dataclass
+class _Saved:
+    """A cohort's stored progress, points ledger and awards, keyed for the recomputation."""
+
+    completed: dict[tuple[int, int], datetime | None]  # (enrolment, mission) -> completed_at
+    ledger: defaultdict[int, dict[str, tuple[int, int]]]  # person -> base key -> (sum, entries)
+    awards: defaultdict[int, dict[str, Award]]  # person -> badge slug -> award
+
+    @classmethod
+    def load(cls, session: Session, cohort_id: int) -> _Saved:
+        """Three queries for the whole cohort."""
+        completed = {
+            (enrolment_id, mission_id): done for enrolment_id, mission_id, done in session.execute(
+                select(MissionProgress.enrolment_id, MissionProgress.mission_id, MissionProgress.completed_at)
+                .join(Enrolment, MissionProgress.enrolment_id == Enrolment.id).where(Enrolment.cohort_id == cohort_id))
+        }
+        ledger: defaultdict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+        for person_id, key, amount in session.execute(
+            select(PointsEntry.person_id, PointsEntry.source_key, PointsEntry.amount)
+            .where(PointsEntry.cohort_id == cohort_id)
+        ):
+            base = key.rsplit("#", 1)[0]
+            total, entries = ledger[person_id].get(base, (0, 0))
+            ledger[person_id][base] = (total + amount, entries + 1)
+        awards: defaultdict[int, dict[str, Award]] = defaultdict(dict)
+        for award, slug in session.execute(select(Award, Badge.slug).join(Badge).where(Award.cohort_id == cohort_id)):
+            awards[award.person_id][slug] = award
+        return cls(completed, ledger, awards)
+
+
+def _progress_rows(enrolment: Enrolment, state: PersonState, missions: dict[str, Mission],
+                   completed: dict[tuple[int, int], datetime | None], at: datetime) -> list[dict]:
     rows = []
     for mission_state in state.missions:
         mission = missions.get(mission_state.slug)
         if mission is None:
             continue
         progress = mission_state.progress
-        completed = done_before.get(mission.id) or (at if progress.done else None)
+        done_at = completed.get((enrolment.id, mission.id)) or at
         rows.append({"enrolment_id": enrolment.id, "mission_id": mission.id, "current": progress.current,
-                     "target": max(progress.target, 1), "completed_at": completed if progress.done else None,
+                     "target": max(progress.target, 1), "completed_at": done_at if progress.done else None,
                      "updated_at": at})
-    upsert(session, MissionProgress, rows, keys=("enrolment_id", "mission_id"),
-           update=("current", "target", "completed_at", "updated_at"))
+    return rows
 
 
-def _save_points(session: Session, cohort: Cohort, person_id: int, state: PersonState) -> int:
-    """Append corrections so the ledger sums to what the engine says, per (day, action) and per mission."""
+def _points_rows(cohort_id: int, person_id: int, state: PersonState, have: dict[str, tuple[int, int]]) -> list[dict]:
+    """Corrections so the ledger sums to what the engine says, per (day, action) and per mission."""
     wanted: dict[str, tuple[int, str]] = {
         f"day:{day}:{action}": (points, str(action)) for day, action, points in state.day_points if points
     }
     for mission in state.missions:
         if mission.status == "done" and mission.points:
             wanted[f"mission:{mission.slug}"] = (mission.points, "mission")
-    have: dict[str, int] = defaultdict(int)
-    entries: dict[str, int] = defaultdict(int)
-    for key, amount in session.execute(
-        select(PointsEntry.source_key, PointsEntry.amount)
-        .where(PointsEntry.cohort_id == cohort.id, PointsEntry.person_id == person_id)
-    ):
-        base = key.rsplit("#", 1)[0]
-        have[base] += amount
-        entries[base] += 1
     rows = []
     for base in sorted(wanted.keys() | have.keys()):
         amount, reason = wanted.get(base, (0, "correction"))
-        delta = amount - have.get(base, 0)
-        if delta:
-            rows.append({"cohort_id": cohort.id, "person_id": person_id, "amount": delta,
-                         "source_key": f"{base}#{entries.get(base, 0)}", "reason": reason})
-    return insert_ignore(session, PointsEntry, rows)
+        total, entries = have.get(base, (0, 0))
+        if amount != total:
+            rows.append({"cohort_id": cohort_id, "person_id": person_id, "amount": amount - total,
+                         "source_key": f"{base}#{entries}", "reason": reason})
+    return rows
 
 
-def _save_awards(session: Session, cohort: Cohort, person_id: int, state: PersonState, badges: dict[str, Badge],
-                 at: datetime) -> tuple[int, int]:
-    current = {slug: award for award, slug in session.execute(
-        select(Award, Badge.slug).join(Badge)
-        .where(Award.cohort_id == cohort.id, Award.person_id == person_id)
-    )}
-    new_rows = [
+def _award_rows(cohort_id: int, person_id: int, state: PersonState, badges: dict[str, Badge],
+                current: dict[str, Award], at: datetime) -> list[dict]:
+    return [
         {"public_id": str(uuid.uuid4()), "person_id": person_id, "badge_id": badges[slug].id,
-         "cohort_id": cohort.id, "awarded_at": at}
+         "cohort_id": cohort_id, "awarded_at": at}
         for slug in sorted(state.badges) if slug in badges and slug not in current
     ]
-    created = insert_ignore(session, Award, new_rows)
+
+
+def _revoke_awards(session: Session, state: PersonState, current: dict[str, Award], at: datetime) -> int:
+    """Restore badges earned again after a system revocation; revoke (audited) those no longer earned."""
     for slug in state.badges:
         award = current.get(slug)
         if award is not None and award.revoked_at is not None and award.revoked_by_id is None:
-            award.revoked_at = award.revoke_reason = None  # earned again after a system revocation
+            award.revoked_at = award.revoke_reason = None
     active = {slug for slug, award in current.items() if award.revoked_at is None}
     revoked = 0
     for slug in sorted(badges_to_revoke(active, state.badges)):
@@ -246,11 +269,9 @@ def _save_awards(session: Session, cohort: Cohort, person_id: int, state: Person
         session.add(AuditEntry(action="award.revoke", target_type="award", target_id=award.public_id,
                                details={"badge": slug, "reason": SYSTEM_REVOKE_REASON}))
         revoked += 1
-    return created, revoked
+    return revoked
 
 
-def _save_risk(session: Session, enrolment: Enrolment, state: PersonState, at: datetime) -> None:
+def _risk_row(enrolment: Enrolment, state: PersonState, at: datetime) -> dict:
     reasons = [{"message": r.msgid, "params": dict(r.params), "weight": round(r.weight, 3)} for r in state.risk.reasons]
-    upsert(session, RiskAssessment, [{"enrolment_id": enrolment.id, "score": state.risk.score,
-                                      "reasons": reasons, "computed_at": at}],
-           keys=("enrolment_id",), update=("score", "reasons", "computed_at"))
+    return {"enrolment_id": enrolment.id, "score": state.risk.score, "reasons": reasons, "computed_at": at}
