@@ -7,7 +7,7 @@ VENDOR := plugin/static/vendor
 CATALOGS := $(wildcard locales/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: install demo test lint messages clean chromium
+.PHONY: install demo test lint messages catalogs clean chromium
 
 install: $(BIN)/.installed $(VENDOR)/.installed $(COMPILED)
 
@@ -58,3 +58,10 @@ messages: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) locales/*/LC_MESSAGES/*.mo
+
+# Helpers working in parallel keep their Dutch in locales/pending/*.json; run as
+# `flock /tmp/ambassador-catalog.lock make catalogs` so two of them never rewrite the catalogs at once.
+catalogs: messages
+	$(BIN)/python scripts/fill_english_catalog.py
+	$(BIN)/python scripts/apply_pending_translations.py
+	for lang in en nl; do $(BIN)/pybabel compile -l $$lang -i locales/$$lang/LC_MESSAGES/messages.po -o locales/$$lang/LC_MESSAGES/messages.mo; done
