@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
@@ -55,8 +57,9 @@ def db_current() -> None:
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to serve on.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to serve on.")
 @click.option("--no-serve", is_flag=True, help="Only create and seed the database.")
+@click.option("--no-worker", is_flag=True, help="Do not run the background jobs in the demo process.")
 @with_appcontext
-def demo_command(port: int, host: str, no_serve: bool) -> None:
+def demo_command(port: int, host: str, no_serve: bool, no_worker: bool) -> None:
     """Migrate and seed the demo organisation (idempotent), then serve the app and its sandbox."""
     from .services.demo import seed_demo
 
@@ -72,9 +75,29 @@ def demo_command(port: int, host: str, no_serve: bool) -> None:
     click.echo(f"demo data {verb}: {result.people} people, {result.activities} activities, cohort {result.cohort_id}")
     if no_serve:
         return
+    consumer = None if no_worker else _start_background_worker(app)
     click.echo(f"Ambassador demo on http://{host}:{port}/ (Ctrl+C to stop)")
-    # app.run() refuses to block inside the flask CLI, so serve with Werkzeug directly.
-    run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)
+    try:
+        # app.run() refuses to block inside the flask CLI, so serve with Werkzeug directly.
+        run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)
+    finally:
+        if consumer is not None:
+            consumer.stop()
+
+
+def _start_background_worker(app: Flask):
+    """Run the job consumer in daemon threads of this process, so the demo is one command."""
+    from huey.consumer import Consumer
+
+    consumer = Consumer(app.extensions["huey"], workers=2, worker_type="thread", periodic=True)
+    # Huey installs its own SIGINT/SIGTERM handlers, which only its blocking run() loop honours; keep ours so
+    # Ctrl+C still stops the web server.
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    consumer.start()
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+    click.echo("demo worker: 2 thread(s) run the background jobs (--no-worker to leave them to `flask worker`)")
+    return consumer
 
 
 @click.command("worker")

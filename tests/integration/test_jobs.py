@@ -71,3 +71,45 @@ def test_flask_worker_consumes_the_configured_queue(tmp_path, monkeypatch):
             worker.kill()
             worker.communicate()
         app.extensions["db.engine"].dispose()
+
+
+def test_the_demo_runs_the_background_jobs_in_its_own_process(tmp_path, monkeypatch):
+    """`flask demo` is one command: a job queued while it serves is consumed without a separate worker."""
+    import socket
+
+    url = f"sqlite:///{tmp_path / 'ambassador.db'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "DATABASE_URL", "REDIS_URL"))}
+    env |= {"AMBASSADOR_DEMO": "1", "DATABASE_URL": url}
+    flask = str(Path(sys.executable).with_name("flask"))
+    seeded = subprocess.run([flask, "--app", "wsgi", "demo", "--no-serve"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=180, check=False)
+    assert seeded.returncode == 0, seeded.stderr
+    monkeypatch.setenv("AMBASSADOR_DEMO", "1")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    app = create_app()
+    pending = app.extensions["tasks"]["recompute"](1)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    demo = subprocess.Popen([flask, "--app", "wsgi", "demo", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        value = None
+        while time.monotonic() < deadline and value is None and demo.poll() is None:
+            value = pending.get()
+            time.sleep(0.2)
+        assert value == 39
+    finally:
+        demo.send_signal(signal.SIGINT)
+        stopped = True
+        try:
+            out, _ = demo.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            stopped = False
+            demo.kill()
+            out, _ = demo.communicate()
+        app.extensions["db.engine"].dispose()
+    assert "demo worker: 2 thread(s)" in out
+    assert stopped, "Ctrl+C must still stop the demo although Huey's threads run inside it"
