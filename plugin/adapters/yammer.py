@@ -91,6 +91,13 @@ class RateLimiter:
             self.sleep(delay)
             waited += delay
 
+    def wait_time(self, key: Hashable) -> float:
+        """Seconds ``key`` would wait now for one more request (0 when it may send at once); counts nothing."""
+        with self._lock:
+            now = self.clock()
+            hits = [at for at in self._hits.get(key, ()) if at > now - self.window]
+            return 0.0 if len(hits) < self.limit else max(0.0, hits[0] + self.window - now)
+
     def penalise(self, key: Hashable, seconds: float) -> None:
         """After a 429: treat the window as full for ``seconds`` more (Yammer counts differently than we do)."""
         with self._lock:

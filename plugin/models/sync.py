@@ -12,12 +12,13 @@ from .types import UTCDateTime
 
 
 class SyncState(Base):
-    """The resume point of one feed: a Graph channel delta link or the newest Yammer message id."""
+    """The resume point of one feed (a Graph channel delta link or the newest Yammer message id), or whether a
+    person's delegated Yammer token still works (``yammer_user``, keyed by person id)."""
 
     __tablename__ = "sync_state"
     __table_args__ = (
         UniqueConstraint("kind", "key"),
-        CheckConstraint("kind IN ('channel_delta', 'yammer_group')", name="kind"),
+        CheckConstraint("kind IN ('channel_delta', 'yammer_group', 'yammer_user')", name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,6 +30,10 @@ class SyncState(Base):
     newest_id: Mapped[str | None] = mapped_column(String(64))
     backfilled_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Yammer: "ok", "needs_sign_in" or "no_access" (a person); "ok", "no_reader" or "failed" (a community).
+    status: Mapped[str | None] = mapped_column(String(32))
+    #: When that status was established (a person's token tried; a community's recent posts re-read).
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class GraphSubscription(Base):

@@ -49,6 +49,10 @@ Choices where the reference is silent or says "unconfirmed" (documented behaviou
 * Order of checks, as in the Graph emulator: the token, then injected faults (a delay, then a 429/503/504), then
   the rate limit; requests answered by an injected fault do not count against it.
 * ``direct_to_user_ids`` (private messages) is refused with 400: the sandbox has no direct messages.
+* Edits and deletions (``YammerEmulator.edit_message`` / ``delete_message``, for tests and the demo): an edited
+  message keeps its id and place and shows the new text; the v1 message JSON has no edit time, as in the
+  captured response. A deleted message disappears from every feed and ``GET /messages/{id}.json`` answers 404,
+  which is all the v1 API shows of a deletion (there is no deletion feed).
 """
 
 from __future__ import annotations
@@ -204,6 +208,15 @@ class YammerEmulator:
         with self._lock:
             self.posted.append(message)
             self._posted_ids.add(message.id)
+
+    def edit_message(self, message_id: int, body: str) -> None:
+        """Change a message's text, as its author's edit in Viva Engage does (KeyError when unknown)."""
+        with self.scenario._lock:
+            self.scenario.community_messages[message_id].body_plain = body
+
+    def delete_message(self, message_id: int) -> None:
+        """Delete a message (KeyError when unknown): gone from every feed, and 404 on ``GET /messages/{id}``."""
+        self.index.remove(message_id)
 
 
 def create_yammer_app(

@@ -65,6 +65,20 @@ class CommunityIndex:
             start = max(lo, hi - limit)
             return Page(ids[start:hi][::-1], start > lo)
 
+    def remove(self, message_id: int) -> None:
+        """Take a message out of the scenario and of every feed (KeyError when the scenario lacks it)."""
+        messages = self._scenario.community_messages
+        self.refresh()  # index everything first, so the count of indexed messages stays exact
+        with self._scenario._lock, self._lock:
+            message = messages.pop(message_id)
+            for ids in (self._all.get(message.community_id), self._starters.get(message.community_id),
+                        self._threads.get(message.thread_id)):
+                if ids is not None:
+                    at = bisect_left(ids, message_id)
+                    if at < len(ids) and ids[at] == message_id:
+                        del ids[at]
+            self._seen -= 1
+
     def thread(self, thread_id: int) -> list[int]:
         """Every message id of a thread, ascending (the starter first)."""
         self.refresh()
