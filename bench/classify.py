@@ -2,8 +2,8 @@
 
 Usage: python bench/classify.py [--seconds S] [--min-passes N] [--size N] [--seed N]
 
-The development posts are tests/data/classifier_corpus.jsonl plus tests/data/classifier_blind.jsonl and
-tests/data/classifier_blind2.jsonl (their "corporate_only" lines left out). Each post is classified against
+The development posts are those of the DEVELOPMENT files in tests/data (the corpus, blind sets 1–4 and the probe
+set; their "corporate_only" lines left out). Each post is classified against
 
 * (a) the corporate texts of tests/data/corporate_texts.json, and
 * (b) a synthetic library of ``--size`` (200) texts: those corporate texts plus recombinations of their
@@ -33,12 +33,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from plugin.domain.classify import CorporateIndex, classify_post  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+DEVELOPMENT = (
+    "classifier_corpus.jsonl",
+    "classifier_blind.jsonl",
+    "classifier_blind2.jsonl",
+    "classifier_blind3.jsonl",
+    "classifier_blind4.jsonl",
+    "classifier_probe.jsonl",
+)
 
 
 def load_posts() -> list[tuple[str, list[dict[str, Any]]]]:
     """(html, attachments) of every labelled development post."""
     posts = []
-    for name in ("classifier_corpus.jsonl", "classifier_blind.jsonl", "classifier_blind2.jsonl"):
+    for name in DEVELOPMENT:
         with (DATA / name).open(encoding="utf-8") as fh:
             rows = [json.loads(line) for line in fh if line.strip()]
         posts.extend((r["html"], r.get("attachments") or []) for r in rows if not r.get("corporate_only"))

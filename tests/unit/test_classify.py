@@ -1,4 +1,4 @@
-"""Knowledge-sharing classifier: rule tables, genre rules, precision/recall on the development data and a blind set."""
+"""Knowledge-sharing classifier: rule tables, genre rules, development-data figures and a held-out set check."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from plugin.domain.genre import (
 from plugin.domain.similarity import MIN_CONTENT_WORDS, corporate_index
 from plugin.domain.text import (
     has_social_formula,
+    is_question_sentence,
     parse_body,
     sentences,
     social_counts,
@@ -267,6 +268,7 @@ def test_topics_are_extracted_lower_cased_without_hash(text: str, topics: tuple[
         ("<p>Lees dit: https://example.com/page?id=42</p>", False),
         ("<blockquote><p>Wie gaat er mee?</p></blockquote><p>Ik ga mee!</p>", False),
         ("<p>We piloted shorter sprints. What do you think?</p>", True),
+        ("<p>What stuck with me:</p><p>Electric trucks are ready for regional routes.</p>", False),  # a lead-in
     ],
 )
 def test_question_detection(html: str, is_question: bool) -> None:
@@ -622,6 +624,11 @@ HELP_REQUESTS = {
     "en-questions-to-readers": "<p>Which tool do you use for stakeholder mapping in large programmes? We are starting "
     "a programme at a ministry with over 60 stakeholders and Excel is not going to cut it. Ideally something that "
     "works well with Teams.</p>",
+    # What was tried is context for the question, not a lessons section.
+    "nl-what-i-tried": "<p>Hoi allemaal, ik kom er niet uit met de export uit het zaaksysteem. Ik heb het volgende al "
+    "geprobeerd:</p><ul><li>Via Rapportages zit er wel een overzicht, maar zonder de termijnen.</li><li>Via de "
+    "zoekfunctie kan ik het per zaak zien, maar niet als lijst.</li></ul><p>Weet iemand in welke tabel de termijnen "
+    "staan?</p>",
 }
 
 ANNOUNCEMENTS = {
@@ -642,6 +649,14 @@ ANNOUNCEMENTS = {
     f"Parkeren kan tijdelijk bij P+R Papendorp, er rijdt elke 15 minuten een pendelbus. Meer info op {LINK}.</p>",
     "en-policy-live": f"<p>The new travel policy is now available on the intranet {LINK}. Main change: trains are the "
     "default for trips under 700 km. Please read it before booking your next trip.</p>",
+    # The day a change takes effect opens a notice.
+    "nl-effective-date": f"<p>Vanaf 1 november vraag je verlof aan via Mijn HR in plaats van met het papieren "
+    f"formulier. Je leidinggevende krijgt automatisch een bericht en keurt het daar goed. Verlof dat je al hebt "
+    f"aangevraagd blijft gewoon staan.</p><p>De handleiding: {LINK}</p>",
+    # The lead under a headline opens the post as much as the headline: 3 / 7 logistics, not 2 / 6.
+    "en-headline-and-lead": f"<p>📢 Lunch &amp; Learn: planning with Power BI</p><p>Next Tuesday 12:00–13:00 in room "
+    f"Atlas, Mark will show the dashboard he built for the warehouse team.</p><p>Soup and sandwiches are on us.</p>"
+    f"<p>Please register via the form so we can order enough.</p><p>More information: {LINK}</p>",
 }
 
 CEREMONIAL_NARRATIVES = {
@@ -702,6 +717,16 @@ INSIGHTS = {
     # The author presents the session: an offer of their own expertise.
     "en-presenter-announces-own-talk": f"<p>Next Thursday at 12:00 I'm giving a lunch talk on how we automated the "
     f"month-end close at the retailer, from bank reconciliations to accrual proposals. Sign up via {LINK}.</p>",
+    # A welcome that opens an explanation (a lesson in the lead under the formula) does not make it ceremonial.
+    "en-welcome-then-how-it-works": "<p>Welcome to the planning team, Sanne! Here's how the weekly cycle works: on "
+    "Monday we freeze the orders, because the carriers need the volumes by noon.</p><p>On Tuesday the planners build "
+    "the routes, and on Wednesday we check them against the dock schedules.</p><p>That's why changes after Monday "
+    "cost so much: every later change means planning two days again.</p>",
+    # A lead-in that announces lessons makes the lines under it lessons, whatever their wording.
+    "en-takeaways-lead-in": "<p>Back from the logistics fair in Munich. My three takeaways:</p><p>Electric trucks for "
+    "regional distribution are ready; the bottleneck is charging at customer sites.</p><p>Hydrogen is still a "
+    "slide-deck story.</p><p>Shippers now ask for CO2 figures per shipment in their tenders, and we cannot give those "
+    "yet.</p>",
     # Dates in a sentence that looks back, or weekdays in a lesson, are no logistics.
     "nl-past-dates-in-lesson": "<p>Afgelopen vrijdag hebben we bij de klant de laatste 600 accounts overgezet. Wat "
     "werkte: eerst twee weken report-only draaien en de servicedesk vanaf de eerste pilotgroep laten meekijken. Dat "
@@ -859,6 +884,15 @@ def test_logistics_cues(sentence: str, logistics: bool) -> None:
         ("At three clients the platform worked fine.", 1.0),  # a result
         ("Involve the case handlers from day one.", WEAK_WEIGHT),  # an imperative how-to step
         ("Betrek de planners vanaf dag één.", WEAK_WEIGHT),
+        ("The new planning reduces waiting times.", 1.0),  # a result verb in any form
+        ("It worked much better after the change.", 1.0),  # degree adverbs are skipped
+        ("De klachten gingen juist omlaag.", 1.0),
+        ("That's also why the dikes matter so much.", WEAK_WEIGHT),  # a cause
+        ("Emissions are usually highest in winter.", WEAK_WEIGHT),  # a generalisation
+        ("Laten we eerst de data op orde brengen.", WEAK_WEIGHT),  # an advice modal
+        ("Teken op de kaart, niet in de presentatie.", WEAK_WEIGHT),  # a contrastive correction
+        ("Een halve dag is genoeg voor de training.", 0.0),  # "halve" is Dutch for half, not "to halve"
+        ("Sanne wordt onze nieuwe juridisch adviseur.", 0.0),  # an adviser, not advice
     ],
 )
 def test_insight_cues(sentence: str, insight: float) -> None:
@@ -951,6 +985,13 @@ def test_genre_decision_weights_and_thresholds(sentences: list[tuple[bool, float
         ("Release notes Epic upgrade, May", "report"),
         ("Voortgang digitalisering archief, maart", "report"),
         ("In sprint 7 we halved the test time by running the suites in parallel.", ""),  # no headline
+        # the day a change takes effect, opening the sentence
+        ("Vanaf 1 april dien je je declaraties in via de app.", "announcement"),
+        ("As of 1 July, the new travel policy applies.", "announcement"),
+        ("From Monday 3 March the rear car park is closed.", "announcement"),
+        ("From 40 to 20 minutes: how we sped up the intake.", ""),
+        ("Vandaag kwam het persbericht uit: vanaf 1 oktober meten patiënten thuis.", ""),
+        ("Vanaf vandaag versterkt Daan ons team.", ""),
     ],
 )
 def test_opening_formulas(sentence: str, genre: str) -> None:
@@ -1009,6 +1050,23 @@ def test_opening_region(lines: list[str], region: set[int]) -> None:
 )
 def test_section_headings(line: str, kind: str) -> None:
     assert heading_kind(line, tokens(line)) == kind
+
+
+@pytest.mark.parametrize(
+    ("line", "heading"),
+    [
+        ("My three takeaways and what I think they mean for us:", "lesson"),
+        ("Some honest lessons from my side:", "lesson"),
+        ("Wat ik heb geleerd:", "lesson"),
+        ("What stuck with me:", "lesson"),
+        ("Ik heb het volgende al geprobeerd:", ""),  # what was tried is context, not a lesson
+        ("Programma:", ""),
+        ("My three takeaways from the fair.", ""),  # a sentence, not a lead-in
+    ],
+)
+def test_a_lead_in_announcing_lessons_heads_a_lessons_section(line: str, heading: str) -> None:
+    cues = sentence_cues(line, tokens(line), question=is_question_sentence(line))
+    assert cues.heading == heading
 
 
 # The opening names the genre; the rest of the post (narrative, speakers, times, some explanation) does not
@@ -1429,71 +1487,82 @@ def _figures(results: Results) -> tuple[dict[str, float], str]:
     return figures, summary
 
 
-def test_precision_and_recall_on_development_data(record_property: pytest.RecordProperty) -> None:
-    """All development data: the original corpus plus the first, second and third blind sets (seen, and tuned on,
-    since).
+#: Development data: (file, name), each classified against its own corporate library (see ``_library``). All of it
+#: has been seen, and the rules tuned on it: the original corpus; blind sets 1–4, each written by someone else and
+#: held out until its figures had been measured (first seen: knowledge sharing P/R 0.652/1.000, 0.789/1.000,
+#: 0.875/0.933 and 1.000/0.800; broadcast 1.000/1.000 for set 4); and a probe set of 40 posts of two new organisations
+#: that the classifier helper wrote before the rule changes that followed blind set 4 (first seen: 1.000/0.800).
+DEVELOPMENT = (
+    ("classifier_corpus.jsonl", "corpus"),
+    ("classifier_blind.jsonl", "first blind set"),
+    ("classifier_blind2.jsonl", "second blind set"),
+    ("classifier_blind3.jsonl", "third blind set"),
+    ("classifier_blind4.jsonl", "fourth blind set"),
+    ("classifier_probe.jsonl", "probe set"),
+)
+#: The programme's target for every figure (knowledge-sharing and broadcast precision and recall).
+TARGET = 0.9
 
-    The corpus is classified against tests/data/corporate_texts.json, each blind set against its own library
-    (every "corporate_text" in its file); the figures asserted are over all four together, the figures per set
-    are printed.
+
+def _library(name: str) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """The labelled posts of a data file and the corporate library they are classified against.
+
+    The original corpus uses tests/data/corporate_texts.json; every other file carries its own library (see
+    ``_load_blind``).
     """
-    corpus = _load("classifier_corpus.jsonl")
-    blind, blind_library = _load_blind("classifier_blind.jsonl")
-    blind2, blind2_library = _load_blind("classifier_blind2.jsonl")
-    blind3, blind3_library = _load_blind("classifier_blind3.jsonl")
-    assert len(corpus) >= 110 and len(blind) >= 40 and len(blind2) >= 40 and len(blind3) >= 40
-    corpus_results = _classify(corpus, CORPORATE_TEXTS)
-    blind_results = _classify(blind, blind_library)
-    blind2_results = _classify(blind2, blind2_library)
-    blind3_results = _classify(blind3, blind3_library)
-    results = corpus_results + blind_results + blind2_results + blind3_results
+    if name == "classifier_corpus.jsonl":
+        return _load(name), CORPORATE_TEXTS
+    return _load_blind(name)
+
+
+def _check_corporate_matches(name: str, library: tuple[str, ...], results: Results) -> None:
+    """A recognised broadcast names the corporate text it repeats."""
+    for r, f in results:
+        if f.broadcast and r["label_broadcast"]:
+            if name == "classifier_corpus.jsonl":
+                assert CORPORATE_IDS[f.corporate_match] in r["corporate"], r["id"]
+            else:
+                assert library[f.corporate_match] == r["corporate_text"], r["id"]
+
+
+def test_precision_and_recall_on_development_data(record_property: pytest.RecordProperty) -> None:
+    """All development data (``DEVELOPMENT``); the figures asserted are over all of it, the figures per set printed."""
+    results: Results = []
+    for name, label in DEVELOPMENT:
+        labelled, library = _library(name)
+        assert len(labelled) >= 40, name
+        set_results = _classify(labelled, library)
+        _check_corporate_matches(name, library, set_results)
+        print(f"  {label}: {_figures(set_results)[1]}")
+        results += set_results
     figures, summary = _figures(results)
     # Very short posts ("Lunch?", "👍") carry no language evidence; "und" is the honest answer there.
     worded = [(r, f) for r, f in results if f.own_words >= 5]
     language = sum(f.language == r["language"] for r, f in worded) / len(worded)
     print(f"development data: {summary} | language acc (>=5 words)={language:.3f}")
-    print(f"  corpus: {_figures(corpus_results)[1]}")
-    print(f"  first blind set: {_figures(blind_results)[1]}")
-    print(f"  second blind set: {_figures(blind2_results)[1]}")
-    print(f"  third blind set: {_figures(blind3_results)[1]}")
     for key, value in figures.items():
         record_property(key, round(value, 3))
-    assert min(figures.values()) >= 0.9, summary
+    assert min(figures.values()) >= TARGET, summary
     assert language >= 0.95, f"language accuracy (>=5 words) {language:.3f}"
-    for r, f in corpus_results:
-        if f.broadcast and r["label_broadcast"]:
-            assert CORPORATE_IDS[f.corporate_match] in r["corporate"], r["id"]
-    for library, set_results in (
-        (blind_library, blind_results),
-        (blind2_library, blind2_results),
-        (blind3_library, blind3_results),
-    ):
-        for r, f in set_results:
-            if f.broadcast and r["label_broadcast"]:
-                assert library[f.corporate_match] == r["corporate_text"], r["id"]
 
 
-BLIND4 = DATA / "classifier_blind4.jsonl"
+def _assert_held_out(name: str, record_property: pytest.RecordProperty | None = None) -> dict[str, float]:
+    """Classify a held-out blind set (a tests/data file nobody tuned the classifier on), print and check its figures.
 
-
-#: What the classifier reaches on posts nobody tuned it on (blind set 4, measured 2026-11-26: knowledge sharing
-#: P=1.000 R=0.800, broadcast P=1.000 R=1.000). The programme's target is 0.9 for every figure; knowledge-sharing
-#: recall on unseen posts is not there yet (each earlier blind set, once seen, was folded into the development
-#: data above). This floor keeps what was reached from slipping back; raise it as the classifier improves.
-HELD_OUT_FLOOR = {"ks_precision": 0.9, "ks_recall": 0.8, "bc_precision": 0.9, "bc_recall": 0.9}
-
-
-def test_blind4_holdout(record_property: pytest.RecordProperty) -> None:
-    """Fourth blind set, written by someone else and never seen by whoever tuned the classifier.
-
-    Same format as classifier_blind3.jsonl (see ``_load_blind``), classified against its own library. The file is
-    read unconditionally: a missing or empty set is a failure, not a skip.
+    Same format as classifier_blind4.jsonl (see ``_load_blind``), classified against its own library. The file is read
+    unconditionally: a missing or empty set is a failure, not a skip. Every figure (knowledge-sharing and broadcast
+    precision and recall) must reach ``TARGET``; a recognised broadcast must name the corporate text it repeats.
+    Usage, for a new set: ``def test_blind5_holdout(record_property): _assert_held_out("classifier_blind5.jsonl",
+    record_property)``.
     """
-    labelled, library = _load_blind(BLIND4.name)
-    assert labelled, f"no labelled posts in {BLIND4.name}"
-    figures, summary = _figures(_classify(labelled, library))
-    print(f"blind holdout 4 (library of {len(library)} corporate texts): {summary}")
-    for key, value in figures.items():
-        record_property(f"blind4:{key}", round(value, 3))
-    below = {key: round(value, 3) for key, value in figures.items() if value < HELD_OUT_FLOOR[key]}
-    assert below == {}, summary
+    labelled, library = _load_blind(name)
+    assert labelled, f"no labelled posts in {name}"
+    results = _classify(labelled, library)
+    figures, summary = _figures(results)
+    print(f"held-out {name} (library of {len(library)} corporate texts): {summary}")
+    if record_property is not None:
+        for key, value in figures.items():
+            record_property(f"{name}:{key}", round(value, 3))
+    assert min(figures.values()) >= TARGET, summary
+    _check_corporate_matches(name, library, results)
+    return figures
