@@ -11,8 +11,16 @@ arguments of ``classify_post`` or module constants:
   the corporate text the post matches best (all of them for sentences of fewer than
   ``MIN_SENTENCE_STEMS`` stems); only looked for when the post as a whole is at least ``CORPORATE_FLOOR``
   × ``broadcast_threshold`` similar to that text.
-* **View**: the author's words in sentences that are neither corporate nor social formula. An **insight**
-  is a view of at least ``min_note_words`` (12) content words in statements (a long question asks for
+* **Translated sentence**: when the post's language (nl/en) differs from a corporate text's, a sentence at least
+  ``TRANSLATED_SENTENCE`` (0.5) of whose language-neutral keys (numbers and amounts, month and day names, general
+  bilingual vocabulary, names and cognates; ``plugin.domain.crosslingual``) occur in the text in the other language
+  the post matches best (all of them below ``MIN_SENTENCE_STEMS`` keys); only looked for when the post's keys as a
+  whole are at least ``TRANSLATED_FLOOR`` (0.4, idf-weighted) contained in that text, and never in a sentence
+  holding a social formula (a congratulation or "Trots op …" is the author's own occasion). Translated sentences
+  count as corporate sentences: a Dutch press release posted in English is a broadcast, an English post that
+  translates its headline and adds a substantial view of its own is a comment.
+* **View**: the author's words in sentences that are neither corporate (or translated) nor social formula. An
+  **insight** is a view of at least ``min_note_words`` (12) content words in statements (a long question asks for
   knowledge rather than sharing it) in a post whose genre is "sharing", at least ``INSIGHT_FLOOR`` (0.2) of
   whose words carry insight cues (a lesson, an explanation, a result, a how-to step; ``plugin.domain.genre``).
 * **Genre** (``plugin.domain.genre``): from cues in the author's own sentences, a post is a *question*
@@ -28,7 +36,8 @@ arguments of ``classify_post`` or module constants:
   shares nothing.
 * **Similarity**: the share of the post contained in one corporate text, the largest of exact 3-shingle
   containment, idf-weighted content-word containment (``plugin.domain.similarity``) and the share of the
-  post's content words in corporate sentences (which catches paraphrase sentence by sentence).
+  post's content words in corporate and translated sentences (which catches paraphrase and translation sentence
+  by sentence; the matched text is the translated one when translated sentences hold more of the post).
 * **Broadcast**: similarity ≥ ``broadcast_threshold`` (0.6) while the view stays below ``min_view_words``
   (24): a few token words on a mostly corporate body. A substantial view makes a post that quotes the news
   a comment on it instead. Re-shared and quoted messages are references, like links: they count towards
@@ -45,6 +54,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from plugin.domain.attachments import read_attachments
+from plugin.domain.crosslingual import sentence_keys
 from plugin.domain.genre import (
     INSIGHT_FLOOR,
     Genre,
@@ -71,6 +81,8 @@ from plugin.domain.text import (
 __all__ = [
     "CORPORATE_FLOOR",
     "CORPORATE_SENTENCE",
+    "TRANSLATED_FLOOR",
+    "TRANSLATED_SENTENCE",
     "MIN_SENTENCE_STEMS",
     "CorporateIndex",
     "PostFeatures",
@@ -85,6 +97,11 @@ __all__ = [
 CORPORATE_SENTENCE = 0.6
 MIN_SENTENCE_STEMS = 3
 CORPORATE_FLOOR = 0.5
+# A sentence translates the best-matching corporate text in the other language when at least TRANSLATED_SENTENCE of
+# its language-neutral keys (plugin.domain.crosslingual) occur in that text (all of them below MIN_SENTENCE_STEMS
+# keys); only looked for when the post's keys as a whole are at least TRANSLATED_FLOOR contained in that text.
+TRANSLATED_SENTENCE = 0.5
+TRANSLATED_FLOOR = 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,13 +189,23 @@ def classify_post(
     total_content = sum(p.content for p in parts)
     social_share = sum(p.social[0] for p in parts) / total_content if total_content else 0.0
 
+    language = detect_language(own_tokens)
     match = index.match(own_tokens) if index is not None and own_tokens else NO_MATCH
     attribute = index is not None and match.similarity >= CORPORATE_FLOOR * broadcast_threshold
-    view_words = statement_content = corporate_content = 0
+    translated, part_keys = _translation(body.own, own_tokens, parts, index, language)
+    view_words = statement_content = corporate_content = translated_content = 0
     own_parts: list[_Sentence] = []
-    for part in parts:
+    for i, part in enumerate(parts):
         if attribute and _is_corporate(part.tokens, index, match):
             corporate_content += part.content
+            continue
+        if (
+            translated is not None
+            and index is not None
+            and not part.formula  # "Gefeliciteerd met …", "Trots op …": the author's own occasion, in any language
+            and _is_translated(part_keys[i], index, translated)
+        ):
+            translated_content += part.content
             continue
         own_parts.append(part)
         social_content, social_words = part.social
@@ -203,11 +230,12 @@ def classify_post(
     # In a help request, a notice or a ceremonial post the author's own words are context, not an insight.
     # An insight also sounds like one: some of its words carry a lesson, an explanation or a result.
     insight = statement_content >= min_note_words and decided.genre == "sharing" and decided.insight >= INSIGHT_FLOOR
-    if corporate_content:
-        # Sentence by sentence, a paraphrase is still mostly corporate even when its wording is not.
-        share = corporate_content / max(total_content, MIN_CONTENT_WORDS)
+    if corporate_content or translated_content:
+        # Sentence by sentence, a paraphrase or a translation is still mostly corporate even when its wording is not.
+        share = (corporate_content + translated_content) / max(total_content, MIN_CONTENT_WORDS)
         if share > match.similarity:
-            match = Match(share, match.text_id, match.shingle, match.lexical)
+            text_id = translated if translated_content > corporate_content else match.text_id
+            match = Match(share, text_id, match.shingle, match.lexical)
 
     shared_texts = [t for t in (body.quoted, *attached.quoted, *attached.forwarded) if t]
     shared_tokens: list[str] | None = None
@@ -218,7 +246,6 @@ def classify_post(
             shared_tokens = [t for text in shared_texts for t in tokens(parse_body(text).own)]
         return shared_tokens
 
-    language = detect_language(own_tokens)
     if language == "und" and shared_texts:
         language = detect_language(own_tokens + reshared_tokens())
 
@@ -271,6 +298,23 @@ def _is_corporate(sentence_tokens: list[str], index: CorporateIndex | None, matc
         return False
     containment, stems = index.stem_containment(sentence_tokens, match.text_id)
     return containment >= (CORPORATE_SENTENCE if stems >= MIN_SENTENCE_STEMS else 1.0)
+
+
+def _translation(
+    own: str, own_tokens: list[str], parts: Sequence[_Sentence], index: CorporateIndex | None, language: str
+) -> tuple[int | None, list[set[str]]]:
+    """The corporate text in the other language the post may translate (or None), and then each sentence's keys."""
+    if index is None or not parts or not index.cross.other_language(language):
+        return None, []
+    similarity, text_id = index.cross.match(sentence_keys(own, own_tokens), language)
+    if similarity < TRANSLATED_FLOOR:
+        return None, []
+    return text_id, [sentence_keys(p.text, p.tokens) for p in parts]
+
+
+def _is_translated(keys: set[str], index: CorporateIndex, text_id: int) -> bool:
+    """Whether a sentence mostly repeats, in the other language, the corporate text ``text_id``."""
+    return index.cross.containment(keys, text_id) >= (TRANSLATED_SENTENCE if len(keys) >= MIN_SENTENCE_STEMS else 1.0)
 
 
 def _prepared(corporate_texts: Sequence[str] | CorporateIndex) -> CorporateIndex | None:

@@ -31,6 +31,7 @@ from itertools import chain
 from math import log
 from typing import NamedTuple
 
+from plugin.domain.crosslingual import CrossIndex
 from plugin.domain.text import content_stems, parse_body, tokens
 
 SHINGLE_SIZE = 3
@@ -73,7 +74,8 @@ NO_MATCH = Match(0.0, None)
 class CorporateIndex:
     """Prepared corporate texts: everything a look-up needs is precomputed once per library.
 
-    Per text: its set of shingles, its set of content features and its set of content stems; per feature:
+    Per text: its set of shingles, its set of content features, its set of content stems and (``cross``) its
+    language and language-neutral keys; per feature:
     the idf weight and, for features in at most ``max(CANDIDATE_DF, N / 10)`` texts, the ids of the texts
     holding it (inverted index). A look-up counts, per text, the shared features of that index (in C,
     through ``Counter``), keeps the ``CANDIDATES`` texts sharing most, and scores only those, exactly and
@@ -83,7 +85,17 @@ class CorporateIndex:
     words only matches no text in particular).
     """
 
-    __slots__ = ("_candidates", "_feature_sets", "_shingle_sets", "_stems", "_unseen", "_weights", "size", "texts")
+    __slots__ = (
+        "_candidates",
+        "cross",
+        "_feature_sets",
+        "_shingle_sets",
+        "_stems",
+        "_unseen",
+        "_weights",
+        "size",
+        "texts",
+    )
 
     CANDIDATES = 3
     CANDIDATE_DF = 20
@@ -114,6 +126,8 @@ class CorporateIndex:
         self._shingle_sets: tuple[frozenset[Shingle], ...] = tuple(shingle_sets)
         self._feature_sets: tuple[frozenset[Feature], ...] = tuple(feature_sets)
         self._stems: tuple[frozenset[str], ...] = tuple(stem_sets)
+        # Language-neutral keys for translations (plugin.domain.crosslingual).
+        self.cross = CrossIndex(self.texts)
 
     def __len__(self) -> int:
         return len(self.texts)

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plugin.domain.classify import CorporateIndex, PostFeatures, classify_post
+from plugin.domain.classify import TRANSLATED_FLOOR, CorporateIndex, PostFeatures, classify_post
+from plugin.domain.crosslingual import number_keys, sentence_keys, word_key, word_keys
 from plugin.domain.genre import (
     INSIGHT_FLOOR,
     INSIGHT_SHARE,
@@ -582,6 +583,127 @@ def test_short_posts_cannot_become_full_lexical_duplicates() -> None:
     assert found.text_id == 0
     # Three words of a press release, measured against at least MIN_CONTENT_WORDS: far from a duplicate.
     assert found.lexical < 3 / MIN_CONTENT_WORDS
+
+
+# --------------------------------------------------------------------------------------------- translations
+# The press releases above, translated into the other language by a colleague.
+EN_TRANSLATION = (
+    "Hoogland Consulting opens a new office in Eindhoven on 1 March. With the new branch the consultancy moves closer "
+    "to clients in the Brainport region, where demand for advice on digital transformation and sustainable business "
+    "operations is growing fast. The office has room for sixty employees."
+)
+NL_TRANSLATION = (
+    "Hoogland Consulting heeft een driejarige raamovereenkomst gesloten met het Havenbedrijf Rotterdam om zijn "
+    "dataplatform te moderniseren. Een team van twintig consultants brengt de rapportages van de haven naar de cloud "
+    "en zet datagovernance op voor de scheepvaart- en logistieke data. Het werk begint in september."
+)
+EN_OWN_VIEW = (
+    "For our team in Brabant this is a big step: the machine builders we work for want workshops on their own "
+    "premises, and with an office around the corner we will sit at their table every week instead of once a month."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ("€ 2,5 miljoen", {"#2500000"}),
+        ("€2.5 million", {"#2500000"}),
+        ("2.500.000 euro", {"#2500000"}),
+        ("een premie van 2.500 euro", {"#2500"}),
+        ("a bonus of €2,500", {"#2500"}),
+        ("cijfer 8,4 en € 51,20", {"#8.4", "#51.2"}),
+        ("score 8.4 and €51.20", {"#8.4", "#51.2"}),
+        ("38% / 38 procent", {"#38"}),
+        ("op 1 maart 2030", {"#1", "#2030"}),
+        ("ISO/IEC 27001:2022", {"#27001", "#2022"}),
+        ("geen cijfers", set()),
+    ],
+)
+def test_numbers_and_amounts_are_normalised_across_languages(text: str, keys: set[str]) -> None:
+    assert number_keys(text) == keys
+
+
+@pytest.mark.parametrize(
+    ("dutch", "english", "same"),
+    [
+        ("digitale", "digital", True),  # cognates: a shared skeleton after orthographic mappings
+        ("transformatie", "transformation", True),
+        ("investering", "investment", True),
+        ("kwaliteit", "quality", True),
+        ("gecertificeerd", "certified", True),
+        ("innovatieve", "innovative", True),
+        ("regio", "region", True),
+        ("Brainport", "Brainport", True),  # names are their own key in both languages
+        ("maart", "March", True),  # general bilingual vocabulary: months, days, numbers in words, business words
+        ("vrijdag", "Friday", True),
+        ("zestig", "sixty", True),
+        ("klanten", "clients", True),
+        ("kantoor", "office", True),
+        ("groeit", "grows", True),
+        ("geopend", "opened", True),
+        ("omzet", "revenue", True),
+        ("kantoor", "client", False),
+        ("digitale", "office", False),
+        ("transformatie", "sustainable", False),
+    ],
+)
+def test_cognates_and_general_vocabulary_meet_across_languages(dutch: str, english: str, same: bool) -> None:
+    assert (word_key(dutch.lower()) == word_key(english.lower())) is same
+
+
+@pytest.mark.parametrize(
+    ("compound", "parts"),
+    [("jaarverslag", ("annual", "report")), ("klanttevredenheid", ("customer", "satisfaction"))],
+)
+def test_dutch_compounds_meet_their_parts(compound: str, parts: tuple[str, ...]) -> None:
+    assert set(word_keys(compound)) == {word_key(p) for p in parts}
+
+
+def test_keys_of_a_sentence_and_its_translation_mostly_agree() -> None:
+    dutch = sentence_keys("Hoogland Consulting opent op 1 maart een nieuw kantoor in Eindhoven.")
+    english = sentence_keys("On 1 March Hoogland Consulting opens a new office in Eindhoven.")
+    assert dutch == english
+
+
+@pytest.mark.parametrize(("language", "translates"), [("en", True), ("nl", False), ("und", False)])
+def test_only_texts_in_the_other_language_are_matched_across_languages(language: str, translates: bool) -> None:
+    # The keys of the Dutch release: an English post holding them translates it; a Dutch post is left to the
+    # same-language measures (the only other text, in English, shares too little), a post of unknown language too.
+    index = CorporateIndex(LIBRARY)
+    similarity, found = index.cross.match(sentence_keys(PRESS_RELEASE), language)
+    assert (found == 0) is translates
+    assert (similarity >= TRANSLATED_FLOOR) is translates
+
+
+@pytest.mark.parametrize(
+    ("html", "broadcast", "match"),
+    [
+        (EN_TRANSLATION, True, 0),  # nl → en, whole
+        (f"<p>Proud! 🎉</p><p>{EN_TRANSLATION}</p>", True, 0),  # with a token remark
+        (f"<p>{NL_TRANSLATION}</p><p>Trots op ons team 💪</p>", True, 1),  # en → nl
+        (NL_TRANSLATION.split(". ")[0] + ".", True, 1),  # truncated to its first sentence
+        # The headline translated, then a substantial view of the author's own: a comment, not a broadcast.
+        (f"<p>{EN_TRANSLATION.split('. ')[0]}.</p><p>{EN_OWN_VIEW}</p>", False, None),
+        # Same names and figures, own words: an own report on the same news is not a translation of it.
+        (
+            "<p>Starting 1 March I will work from the Eindhoven office two days a week. Our Brainport clients keep "
+            "asking for hands-on help with their ERP data rather than strategy decks, and I found that one day on the "
+            "shop floor with their planners tells you more than a month of interviews.</p>",
+            False,
+            None,
+        ),
+    ],
+)
+def test_a_translated_corporate_text_is_a_broadcast(html: str, broadcast: bool, match: int | None) -> None:
+    features = classify_post(html, corporate_texts=LIBRARY)
+    assert features.broadcast is broadcast
+    assert features.corporate_match == match
+
+
+def test_translation_is_only_looked_for_across_languages() -> None:
+    # Against a library without a text in the other language the translation is just a post on the same subject.
+    assert not classify_post(EN_TRANSLATION, corporate_texts=(EN_RELEASE,)).broadcast
+    assert classify_post(EN_TRANSLATION, corporate_texts=(PRESS_RELEASE,)).broadcast
 
 
 @settings(max_examples=200, deadline=None)
@@ -1491,7 +1613,12 @@ def _figures(results: Results) -> tuple[dict[str, float], str]:
 #: has been seen, and the rules tuned on it: the original corpus; blind sets 1–4, each written by someone else and
 #: held out until its figures had been measured (first seen: knowledge sharing P/R 0.652/1.000, 0.789/1.000,
 #: 0.875/0.933 and 1.000/0.800; broadcast 1.000/1.000 for set 4); and a probe set of 40 posts of two new organisations
-#: that the classifier helper wrote before the rule changes that followed blind set 4 (first seen: 1.000/0.800).
+#: that the classifier helper wrote before the rule changes that followed blind set 4 (first seen: 1.000/0.800); and
+#: a translation set of 41 posts that translate corporate texts of the other sets into the other language (broadcasts,
+#: and comments with a substantial own view, some sharing the text's names and figures), written before the
+#: cross-language rule (first seen: knowledge sharing 0.632/0.923, broadcast 0.000/0.000). Its figures are printed,
+#: not asserted at 1.0: paraphrased summaries and a notice whose translation holds a social formula ("welkom") stay
+#: missed, see the print.
 DEVELOPMENT = (
     ("classifier_corpus.jsonl", "corpus"),
     ("classifier_blind.jsonl", "first blind set"),
@@ -1499,6 +1626,7 @@ DEVELOPMENT = (
     ("classifier_blind3.jsonl", "third blind set"),
     ("classifier_blind4.jsonl", "fourth blind set"),
     ("classifier_probe.jsonl", "probe set"),
+    ("classifier_translations.jsonl", "translation set"),
 )
 #: The programme's target for every figure (knowledge-sharing and broadcast precision and recall).
 TARGET = 0.9
