@@ -56,6 +56,7 @@ API_VERSION = "v1.0"
 RETRYABLE = frozenset({429, 503, 504})
 MAX_TOP = 50  # delta's documented maximum page size
 BATCH_LIMIT = BatchRequestContent.MAX_REQUESTS
+MAX_RECIPIENTS = 100  # sendActivityNotificationToRecipients' limit
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 _OPTIONS_KEY = "kiota_request_options"  # what AsyncGraphTransport looks for before it runs the middleware
 T = TypeVar("T")
@@ -329,6 +330,10 @@ class GraphClient:
                 return None
             raise
 
+    def post_channel_message(self, team_id: str, channel_id: str, message: Mapping[str, Any]) -> ChatMessage:
+        """POST /teams/{id}/channels/{id}/messages (a new root post, e.g. an Adaptive Card); the created message."""
+        return self._json("POST", f"/teams/{team_id}/channels/{channel_id}/messages", json=dict(message))
+
     def get_messages_batch(self, resources: Sequence[str]) -> dict[str, dict[str, Any]]:
         """GET resources (relative paths) by ``$batch``, ≤ 20 a request; resource → body, 403/404 left out."""
         # Items answered 429/503/504 go into a later batch after the longest of their own Retry-After values.
@@ -431,6 +436,14 @@ class GraphClient:
     def send_activity_notification(self, user_id: str, payload: Mapping[str, Any]) -> None:
         """POST /users/{id}/teamwork/sendActivityNotification (204)."""
         self._call("POST", f"/users/{user_id}/teamwork/sendActivityNotification", json=dict(payload))
+
+    def send_activity_notification_to_recipients(self, user_ids: Sequence[str], payload: Mapping[str, Any]) -> None:
+        """POST /teamwork/sendActivityNotificationToRecipients: one notification to 1..100 users (202)."""
+        if not 1 <= len(user_ids) <= MAX_RECIPIENTS:
+            raise ValueError(f"a bulk activity notification goes to 1 to {MAX_RECIPIENTS} users, not {len(user_ids)}")
+        recipients = [{"@odata.type": "microsoft.graph.aadUserNotificationRecipient", "userId": user_id}
+                      for user_id in user_ids]
+        self._call("POST", "/teamwork/sendActivityNotificationToRecipients", json={**payload, "recipients": recipients})
 
     # -- plumbing --
     def _json(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:

@@ -36,6 +36,7 @@ def init_sandbox(app: Flask) -> Sandbox | None:
 
     from .aad import GRAPH_RESOURCE, YAMMER_RESOURCE, ClientRegistration, create_aad_app
     from .demo_tenant import demo_client_secret, demo_scenario, demo_users
+    from .graph_activity_feed import ambassador_package
     from .graph_app import create_graph_app
     from .host import init_host
     from .yammer_app import create_yammer_app
@@ -60,7 +61,8 @@ def init_sandbox(app: Flask) -> Sandbox | None:
     )
     authority = aad.extensions["dev_authority"]
     scenario = demo_scenario(tenant)
-    graph = create_graph_app(scenario=scenario, authority=authority, base_url=f"{base}/dev/graph")
+    graph = create_graph_app(scenario=scenario, authority=authority, base_url=f"{base}/dev/graph",
+                             teams_apps=[ambassador_package(client_id, base)])
     yammer = create_yammer_app(scenario=scenario, authority=authority)
     apps: dict[str, Any] = {"/dev/aad": aad, "/dev/graph": graph, "/dev/yammer": yammer}
     sandbox = Sandbox(authority, scenario, secret, apps)

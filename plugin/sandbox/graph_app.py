@@ -9,19 +9,21 @@ Graph routes (all under ``/v1.0``, bearer token required, see :mod:`plugin.sandb
 teams/channels/members/users (:mod:`~plugin.sandbox.graph_directory`), channel messages, replies and delta
 (:mod:`~plugin.sandbox.graph_channel_messages`, :mod:`~plugin.sandbox.graph_delta`), subscriptions and
 notifications (:mod:`~plugin.sandbox.graph_subscription_api`, :mod:`~plugin.sandbox.graph_notify`),
-``$batch`` (:mod:`~plugin.sandbox.graph_batch`) and activity feed notifications
-(:mod:`~plugin.sandbox.graph_activity`). Every answer carries ``request-id``, ``client-request-id`` (echoed)
-and ``x-ms-ags-diagnostic``; errors use Graph's ``{"error": {code, message, innerError}}``.
+``$batch`` (:mod:`~plugin.sandbox.graph_batch`) and activity feed notifications, checked against the Teams app
+packages in ``teams_apps`` (:mod:`~plugin.sandbox.graph_activity_feed`). Every answer carries ``request-id``,
+``client-request-id`` (echoed) and ``x-ms-ags-diagnostic``; errors use Graph's ``{"error": {code, message,
+innerError}}``.
 
 Dev-only routes (no token): ``GET /_log`` (activity notifications, posted messages, deliveries, subscriptions,
-faults, recent requests — for the host page's feed panel), ``GET|POST|DELETE /_faults``
-(:mod:`~plugin.sandbox.graph_faults`), ``POST /_lifecycle`` ``{"subscriptionId", "lifecycleEvent"}``.
+faults, recent requests), ``GET /_activity[?user=&locale=]`` (a person's activity feed, for the host page),
+``GET|POST|DELETE /_faults`` (:mod:`~plugin.sandbox.graph_faults`), ``POST /_lifecycle`` ``{"subscriptionId",
+"lifecycleEvent"}``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +32,8 @@ from werkzeug.exceptions import HTTPException
 
 from plugin.sandbox.aad_authority import DevAuthority
 from plugin.sandbox.dev_routes import register_dev_routes
-from plugin.sandbox.graph_activity import blueprint as activity_routes
+from plugin.sandbox.graph_activity_feed import ActivityFeed, TeamsAppPackage
+from plugin.sandbox.graph_activity_feed import blueprint as activity_routes
 from plugin.sandbox.graph_auth import TokenVerifier, authenticate, make_verifier
 from plugin.sandbox.graph_batch import BATCH_ITEM
 from plugin.sandbox.graph_batch import blueprint as batch_routes
@@ -61,6 +64,7 @@ def create_graph_app(
     base_url: str,
     clock: Callable[[], datetime] | None = None,
     signer: TokenSigner | None = None,
+    teams_apps: Sequence[TeamsAppPackage] = (),
     **options: Any,
 ) -> Flask:
     """Build the Graph emulator as its own WSGI app (``options`` go to :class:`GraphEmulator`)."""
@@ -77,6 +81,7 @@ def create_graph_app(
     )
     app = Flask(__name__)
     app.extensions["graph_emulator"] = emulator
+    app.extensions["activity_feed"] = ActivityFeed(teams_apps)
     for blueprint in (directory_routes, message_routes, subscription_routes, batch_routes, activity_routes):
         app.register_blueprint(blueprint)
 
