@@ -16,7 +16,11 @@ arguments of ``classify_post`` or module constants:
   bilingual vocabulary, names and cognates; ``plugin.domain.crosslingual``) occur in the text in the other language
   the post matches best (all of them below ``MIN_SENTENCE_STEMS`` keys); only looked for when the post's keys as a
   whole are at least ``TRANSLATED_FLOOR`` (0.4, idf-weighted) contained in that text, and never in a sentence
-  holding a social formula (a congratulation or "Trots op …" is the author's own occasion). Translated sentences
+  holding a social formula (a congratulation or "Trots op …" is the author's own occasion). A remark around the
+  translation ("Lees dit!", "For our international colleagues") dilutes the whole post: from ``TRANSLATED_BLOCK`` ×
+  the floor, the floor is also met by the block from the first to the last translated sentence. Within a translated
+  passage, a sentence next to a translated one needs only ``TRANSLATED_RUN`` (0.34) of its keys (a translation's
+  wording drifts beyond the lexicon; an own sentence on the subject keeps fewer). Translated sentences
   count as corporate sentences: a Dutch press release posted in English is a broadcast, an English post that
   translates its headline and adds a substantial view of its own is a comment.
 * **View**: the author's words in sentences that are neither corporate (or translated) nor social formula. An
@@ -102,6 +106,11 @@ CORPORATE_FLOOR = 0.5
 # keys); only looked for when the post's keys as a whole are at least TRANSLATED_FLOOR contained in that text.
 TRANSLATED_SENTENCE = 0.5
 TRANSLATED_FLOOR = 0.4
+# Within a translated passage, a sentence next to a translated one is translated from TRANSLATED_RUN of its keys; a post
+# below the floor as a whole is looked at from TRANSLATED_BLOCK × the floor, for the block between its first and last
+# translated sentences (a remark around a translation dilutes the whole post).
+TRANSLATED_RUN = 0.34
+TRANSLATED_BLOCK = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,19 +201,15 @@ def classify_post(
     language = detect_language(own_tokens)
     match = index.match(own_tokens) if index is not None and own_tokens else NO_MATCH
     attribute = index is not None and match.similarity >= CORPORATE_FLOOR * broadcast_threshold
-    translated, part_keys = _translation(body.own, own_tokens, parts, index, language)
+    translated, translated_parts = _translation(body.own, own_tokens, parts, index, language)
     view_words = statement_content = corporate_content = translated_content = 0
     own_parts: list[_Sentence] = []
     for i, part in enumerate(parts):
         if attribute and _is_corporate(part.tokens, index, match):
             corporate_content += part.content
             continue
-        if (
-            translated is not None
-            and index is not None
-            and not part.formula  # "Gefeliciteerd met …", "Trots op …": the author's own occasion, in any language
-            and _is_translated(part_keys[i], index, translated)
-        ):
+        # A sentence holding a social formula ("Gefeliciteerd met …", "Trots op …") is the author's own occasion.
+        if translated is not None and translated_parts[i]:
             translated_content += part.content
             continue
         own_parts.append(part)
@@ -302,19 +307,46 @@ def _is_corporate(sentence_tokens: list[str], index: CorporateIndex | None, matc
 
 def _translation(
     own: str, own_tokens: list[str], parts: Sequence[_Sentence], index: CorporateIndex | None, language: str
-) -> tuple[int | None, list[set[str]]]:
-    """The corporate text in the other language the post may translate (or None), and then each sentence's keys."""
+) -> tuple[int | None, list[bool]]:
+    """The corporate text in the other language the post may translate (or None), and then which sentences do."""
     if index is None or not parts or not index.cross.other_language(language):
         return None, []
-    similarity, text_id = index.cross.match(sentence_keys(own, own_tokens), language)
-    if similarity < TRANSLATED_FLOOR:
+    cross = index.cross
+    similarity, text_id = cross.match(sentence_keys(own, own_tokens), language)
+    if text_id is None or similarity < TRANSLATED_FLOOR * TRANSLATED_BLOCK:
         return None, []
-    return text_id, [sentence_keys(p.text, p.tokens) for p in parts]
+    keys = [sentence_keys(p.text, p.tokens) for p in parts]
+    shares = [cross.containment(k, text_id) for k in keys]
+    strict = [not p.formula and _translated(share, len(k)) for p, k, share in zip(parts, keys, shares, strict=True)]
+    if similarity < TRANSLATED_FLOOR:
+        # A remark before or after a translation ("Lees dit!", "For our international colleagues") dilutes the whole
+        # post: the floor then holds for the block from its first to its last translated sentence.
+        marked = [i for i, flag in enumerate(strict) if flag]
+        if len(marked) < 2:
+            return None, []
+        similarity, block_id = cross.match(set().union(*keys[marked[0] : marked[-1] + 1]), language)
+        if similarity < TRANSLATED_FLOOR or block_id != text_id:
+            return None, []
+    # Within a translated passage, a sentence next to a translated one needs only TRANSLATED_RUN of its keys: a
+    # translation's wording drifts (general words the lexicon lacks), an own sentence on the subject keeps fewer.
+    flags = list(strict)
+    candidates = [
+        i
+        for i, p in enumerate(parts)
+        if not p.formula and len(keys[i]) >= MIN_SENTENCE_STEMS and shares[i] >= TRANSLATED_RUN
+    ]
+    changed = True
+    while changed:  # a run grows from its translated sentences ("… a third…" carries the sentence before it)
+        changed = False
+        for i in candidates:
+            if not flags[i] and ((i > 0 and flags[i - 1]) or (i + 1 < len(flags) and flags[i + 1])):
+                flags[i] = changed = True
+    return text_id, flags
 
 
-def _is_translated(keys: set[str], index: CorporateIndex, text_id: int) -> bool:
-    """Whether a sentence mostly repeats, in the other language, the corporate text ``text_id``."""
-    return index.cross.containment(keys, text_id) >= (TRANSLATED_SENTENCE if len(keys) >= MIN_SENTENCE_STEMS else 1.0)
+def _translated(share: float, keys: int) -> bool:
+    """Whether a sentence's share of keys found in a corporate text in the other language makes it a translation."""
+    return share >= (TRANSLATED_SENTENCE if keys >= MIN_SENTENCE_STEMS else 1.0)
 
 
 def _prepared(corporate_texts: Sequence[str] | CorporateIndex) -> CorporateIndex | None:

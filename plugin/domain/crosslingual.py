@@ -71,7 +71,7 @@ second = tweede
 third = derde
 fourth = vierde
 fifth = vijfde
-currently = momenteel
+currently = momenteel moment
 soon = binnenkort
 morning = ochtend ochtenden
 afternoon = middag
@@ -98,6 +98,7 @@ thursday = donderdag
 friday = vrijdag
 saturday = zaterdag
 sunday = zondag
+#1 one = één
 #2 two = twee
 #3 three = drie
 #4 four = vier
@@ -166,7 +167,7 @@ knowledge = kennis
 experience experiences = ervaring ervaringen
 advice advise advises = advies adviseren adviseert
 consultancy = adviesbureau
-research study = onderzoek onderzoeken
+research study investigation = onderzoek onderzoeken
 researcher researchers = onderzoeker onderzoekers
 report reports = verslag verslagen rapport rapporten
 employer = werkgever
@@ -223,7 +224,7 @@ read = lees lezen
 share shares shared = delen deel deelt gedeeld
 join = meedoen
 sign = aanmelden meld inschrijven schrijf
-check = controleer controleren
+check verify verified = controleer controleren gecontroleerd
 use uses used using = gebruik gebruiken gebruikt
 build builds built = bouwen bouwt bouwde gebouwd
 deliver delivers delivered = levert leveren leverde geleverd
@@ -237,7 +238,7 @@ responsible = verantwoordelijk verantwoord verantwoorde
 confirm confirms confirmed = bevestigt bevestigen bevestigd
 standard standards norm norms = norm normen standaard standaarden
 data = gegevens
-full whole complete entire = volledig volledige hele gehele
+full fully whole complete entire = volledig volledige hele gehele helemaal
 best = beste
 good = goed goede
 great wonderful = geweldig geweldige
@@ -255,30 +256,66 @@ member members = lid leden
 farmers farmer = boeren boer
 road roads = weg wegen
 car cars = auto auto's
+heart = hart
+blood = bloed
+pressure = druk
+weight = gewicht
+flu = griep
+nobody = niemand
+everyone everybody = iedereen
+thing things = ding dingen
+time times = tijd keer
+step steps = stap stappen
+stop stops stopped = stoppen stopt gestopt
+idea ideas = idee ideeën
+room space = ruimte
+often = vaak
+save saves saved = besparen bespaart bespaard
+busy = druk
+waiting = wachten wacht
+list = lijst
+appointment = afspraak
+injured = gewond
 """
 
 
-def _lexicon(source: str) -> dict[str, str]:
-    """Each listed word's light stem → its concept key (the first English word, or a number)."""
-    concepts: dict[str, str] = {}
+def _lexicon(source: str) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    """Each listed word → its concept key (the first English word, or a number), and each light stem → the concept
+    and the shortest listed word with that stem (so that "cars" is a car, not "care", and "healthy" health, not
+    "healthcare")."""
+    words: dict[str, str] = {}
     for line in source.strip().splitlines():
         english, dutch = line.split("=")
-        words = english.split() + dutch.split()
-        concept = words[0] if words[0].startswith("#") else "=" + words[0]
-        for word in words[words[0].startswith("#") :]:
-            concepts.setdefault(stem(word), concept)
-    return concepts
+        listed = english.split() + dutch.split()
+        concept = listed[0] if listed[0].startswith("#") else "=" + listed[0]
+        for word in listed[listed[0].startswith("#") :]:
+            words.setdefault(word, concept)
+    stems: dict[str, tuple[str, str]] = {}
+    for word in sorted(words, key=len):
+        stems.setdefault(stem(word), (words[word], word))
+    return words, stems
 
 
-_CONCEPTS = _lexicon(LEXICON)
-# Dutch compounds meet their parts: the head ("jaarverslag" → verslag, "klanttevredenheid" → tevredenheid; full
-# Dutch words of the lexicon of at least _HEAD letters) and the modifier ("klantgegevens" → klant, with or without
-# the linking s of "veiligheidsnormen"; at least _MODIFIER letters).
+def _tables(source: str) -> None:
+    """(Re)build the lookup tables of a lexicon (a module-level setting; tests may swap the lexicon)."""
+    global _WORDS, _CONCEPTS, _HEADS, _MODIFIERS
+    _WORDS, _CONCEPTS = _lexicon(source)
+    # Dutch compounds meet their parts: the head ("jaarverslag" → verslag, "klanttevredenheid" → tevredenheid; full
+    # Dutch words of the lexicon of at least _HEAD letters) and the modifier ("klantgegevens" → klant, with or without
+    # the linking s of "veiligheidsnormen"; at least _MODIFIER letters).
+    dutch = {w: _WORDS[w] for line in source.strip().splitlines() for w in line.split("=")[1].split()}
+    _HEADS = {w: c for w, c in dutch.items() if len(w) >= _HEAD}
+    _MODIFIERS = tuple(sorted(((w, c) for w, c in dutch.items() if len(w) >= _MODIFIER), key=lambda wc: -len(wc[0])))
+    word_keys.cache_clear()
+    _token_keys.cache_clear()
+
+
 _HEAD = 5
 _MODIFIER = 4
-_DUTCH = {w: _CONCEPTS[stem(w)] for line in LEXICON.strip().splitlines() for w in line.split("=")[1].split()}
-_HEADS = {w: c for w, c in _DUTCH.items() if len(w) >= _HEAD}
-_MODIFIERS = tuple(sorted(((w, c) for w, c in _DUTCH.items() if len(w) >= _MODIFIER), key=lambda wc: -len(wc[0])))
+_WORDS: dict[str, str] = {}
+_CONCEPTS: dict[str, tuple[str, str]] = {}
+_HEADS: dict[str, str] = {}
+_MODIFIERS: tuple[tuple[str, str], ...] = ()
 _COMPOUND = 8  # letters from which a word may be a compound
 
 # Closed-class words that the function-word lists of plugin.domain.text leave out (prepositions, adverbs and
@@ -295,6 +332,8 @@ eigen iets allemaal hetzelfde dezelfde ene andere ander ooit mede minder toe los
 )
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:\s*(miljoen|million|mln|miljard|billion|bn|duizend|thousand))?", re.IGNORECASE)
+# A clock time: "9 pm", "9.30 a.m.", "21:00" (the minutes after a colon would otherwise be a number of their own).
+_CLOCK = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*([ap])\.?m\b\.?|\b(\d{1,2}):(\d{2})\b", re.IGNORECASE)
 _SCALE = {
     "miljoen": 1e6,
     "million": 1e6,
@@ -332,6 +371,7 @@ def number_keys(text: str) -> set[str]:
     if _DIGIT.search(text) is None:
         return set()
     keys: set[str] = set()
+    text = _CLOCK.sub(_clock, text)
     for found in _NUMBER.finditer(text):
         digits = found.group(0)
         scale = found.group(1)
@@ -348,6 +388,19 @@ def number_keys(text: str) -> set[str]:
             value *= _SCALE[scale.lower()]
         keys.add(_number(value))
     return keys
+
+
+def _clock(found: re.Match[str]) -> str:
+    """A clock time on the 24-hour clock, whole hours as the hour alone: "9 pm" and "21:00" are "21", as "21.00"."""
+    if found.group(4):
+        hour, minutes, half = int(found.group(4)), found.group(5), ""
+    else:
+        hour, minutes, half = int(found.group(1)), found.group(2), found.group(3).lower()
+    if half == "p" and hour < 12:
+        hour += 12
+    elif half == "a" and hour == 12:
+        hour = 0
+    return f"{hour}" if minutes in (None, "00") else f"{hour}:{minutes}"
 
 
 def _number(value: float) -> str:
@@ -379,11 +432,11 @@ def word_key(token: str) -> str:
 def word_keys(token: str) -> tuple[str, ...]:
     """The keys of one (lower-case) word: its concept, or the concepts of a Dutch compound's parts, or its cognate."""
     word = token.lstrip("#")
-    concept = _CONCEPTS.get(stem(word))
+    concept = _concept(word)
     if concept is None and len(word) > 4 and word[-1] in "td":
-        concept = _CONCEPTS.get(stem(word[:-1]))  # Dutch verb forms: "groeit", "verlaagd"
+        concept = _concept(word[:-1])  # Dutch verb forms: "groeit", "verlaagd"
     if concept is None and len(word) > 6 and word.startswith("ge"):
-        concept = _CONCEPTS.get(stem(word[2:])) or _CONCEPTS.get(stem(word[2:-1]))  # "geopend", "gegroeid"
+        concept = _concept(word[2:]) or _concept(word[2:-1])  # "geopend", "gegroeid"
     if len(word) >= _COMPOUND:
         head = next((_HEADS[word[i:]] for i in range(2, len(word) - _HEAD + 1) if word[i:] in _HEADS), None)
         modifier = concept or next(
@@ -393,6 +446,20 @@ def word_keys(token: str) -> tuple[str, ...]:
         if parts:
             return parts
     return (concept or cognate_key(word),)
+
+
+def _concept(word: str) -> str | None:
+    """The concept of a listed word or of an inflection of one: same light stem, and all but the last two letters of
+    the listed word (at least four) in common: "cars" is "car", "moment" "momenteel", but "comes" is not "coming" and
+    "overgestapt" not "overgenomen"."""
+    concept = _WORDS.get(word)
+    if concept is not None:
+        return concept
+    found = _CONCEPTS.get(stem(word))
+    if found is None:
+        return None
+    listed = found[1]
+    return found[0] if word.startswith(listed[: max(len(listed) - 3, 4)]) else None
 
 
 def sentence_keys(text: str, word_tokens: Sequence[str] | None = None) -> set[str]:
@@ -414,6 +481,9 @@ def _token_keys(token: str) -> tuple[str, ...]:
     if len(token) < 2 or token[0] == "#" or token[0].isdigit() or token in FUNCTION_WORDS or token in _CLOSED:
         return ()
     return word_keys(token)
+
+
+_tables(LEXICON)
 
 
 class CrossIndex:
