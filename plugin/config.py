@@ -45,6 +45,8 @@ class Settings:
     token_cache_key: str | None = None
     graph_notification_key: str | None = None
     webhook_max_bytes: int = 1024 * 1024
+    activity_retention_days: int = 730
+    message_text_retention_days: int = 0
 
     @property
     def app_host(self) -> str:
@@ -77,6 +79,8 @@ class Settings:
             "TOKEN_CACHE_KEY": self.token_cache_key,
             "GRAPH_NOTIFICATION_KEY": self.graph_notification_key,
             "WEBHOOK_MAX_BYTES": self.webhook_max_bytes,
+            "ACTIVITY_RETENTION_DAYS": self.activity_retention_days,
+            "MESSAGE_TEXT_RETENTION_DAYS": self.message_text_retention_days,
         }
 
 
@@ -121,6 +125,13 @@ def _check_database_url(value: str) -> str:
     elif scheme.split("+")[0] not in {"sqlite", "postgresql"}:
         raise ConfigError(f"DATABASE_URL uses an unsupported database {scheme!r}; use sqlite or postgresql")
     return value
+
+
+def _days(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = (env.get(name) or "").strip() or str(default)
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ConfigError(f"{name} must be a whole number of days, at least {minimum} (got {raw!r})")
+    return int(raw)
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path, testing: bool = False) -> Settings:
@@ -188,4 +199,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path, 
         token_cache_key=env.get("TOKEN_CACHE_KEY") or None,
         graph_notification_key=env.get("GRAPH_NOTIFICATION_KEY") or None,
         webhook_max_bytes=int(max_bytes),
+        activity_retention_days=_days(env, "ACTIVITY_RETENTION_DAYS", 730, 1),
+        message_text_retention_days=_days(env, "MESSAGE_TEXT_RETENTION_DAYS", 0, 0),
     )
