@@ -5,7 +5,9 @@
   the same way. Deleted messages are listed with ``deletedDateTime`` and an empty body.
 * ``POST …/messages`` and ``…/messages/{id}/replies`` take ``body`` {contentType text|html, content}
   (text is HTML-escaped, the scenario stores HTML), optional ``subject``, ``importance``, ``mentions`` and
-  ``attachments``; they answer 201 with the chatMessage, record the post and publish a ``created`` change.
+  ``attachments`` (each referenced in the HTML body as ``<attachment id="…"></attachment>``; an Adaptive Card's
+  ``content`` is the card as a JSON string, otherwise 400); they answer 201 with the chatMessage, record the
+  post and publish a ``created`` change.
   The author is the delegated token's ``oid``, or ``from.application`` (the app registration's display name)
   for app-only tokens. Team membership of the author is not checked.
 """
@@ -13,6 +15,8 @@
 from __future__ import annotations
 
 import html
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +32,8 @@ from plugin.sandbox.scenario import ChannelMessage
 
 blueprint = Blueprint("graph_channel_messages", __name__, url_prefix="/v1.0/teams/<team_id>/channels/<channel_id>")
 IMPORTANCE = ("normal", "high", "urgent")
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+_ATTACHMENT_REF = re.compile(r"""<attachment\s+id=["']([^"']+)["']\s*>\s*</attachment>""", re.IGNORECASE)
 
 
 @blueprint.get("/messages")
@@ -187,6 +193,7 @@ def _message_fields(body: Mapping[str, Any]) -> dict[str, Any]:
     mentions, attachments = body.get("mentions") or [], body.get("attachments") or []
     if not isinstance(mentions, list) or not isinstance(attachments, list):
         raise bad_request("mentions and attachments must be arrays.")
+    _check_attachments(item["content"] if content_type == "html" else "", attachments)
     subject = body.get("subject")
     return {
         "body_html": item["content"] if content_type == "html" else html.escape(item["content"]),
@@ -197,3 +204,31 @@ def _message_fields(body: Mapping[str, Any]) -> dict[str, Any]:
             "attachments": list(attachments),
         },
     }
+
+
+def _check_attachments(body_html: str, attachments: list[Any]) -> None:
+    """Graph's rules for attachments (e.g. an Adaptive Card): each has an id the HTML body references with
+    ``<attachment id="…"></attachment>``, every reference names one of them, and a card's ``content`` is the
+    card serialised as a JSON string."""
+    ids = []
+    for attachment in attachments:
+        if not isinstance(attachment, dict) or not isinstance(attachment.get("id"), str) or not attachment["id"]:
+            raise bad_request("Each attachment needs an id.")
+        ids.append(attachment["id"])
+        if attachment.get("contentType") == ADAPTIVE_CARD:
+            content = attachment.get("content")
+            try:
+                card = json.loads(content) if isinstance(content, str) else None
+            except ValueError:
+                card = None
+            if not isinstance(card, dict) or card.get("type") != "AdaptiveCard":
+                raise bad_request(f"Attachment '{attachment['id']}': content must be an Adaptive Card as a JSON "
+                                  "string.")
+    referenced = _ATTACHMENT_REF.findall(body_html)
+    missing = [i for i in ids if i not in referenced]
+    if missing:
+        raise bad_request(f"Attachment '{missing[0]}' is not referenced in the message body; add "
+                          f"<attachment id=\"{missing[0]}\"></attachment> to body.content.")
+    unknown = [i for i in referenced if i not in ids]
+    if unknown:
+        raise bad_request(f"The message body references attachment '{unknown[0]}', which is not in attachments.")

@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request, url_for
 
@@ -36,7 +37,11 @@ TABS: dict[str, dict[str, str]] = {
              "label": "Team"},
     "config": {"url": "/tabs/config?locale={locale}&theme={theme}", "frame": "settings", "entity": "",
                "label": "Tab configuration"},
+    "coach": {"url": "/tabs/coach?locale={locale}&theme={theme}", "frame": "content", "entity": "coach",
+              "label": "Coach"},
 }
+#: Personal-scope tabs: Teams gives them no team or channel in the context.
+PERSONAL_TABS = ("personal", "coach")
 TOKEN_LIFETIME = 3600
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$")
 # The tab must be framable only by Teams hosts (reference §2.6) and by this page ('self').
@@ -111,9 +116,13 @@ def shell() -> str:
         "locale": locale,
         "tokenUrl": url_for(".token"),
         "graphLogUrl": "/dev/graph/_log" if "/dev/graph" in sandbox.apps else None,
+        # The signed-in person's activity feed as Teams would show it (template text in the host's language).
+        "activityUrl": ("/dev/graph/_activity?" + urlencode({"user": user.oid, "locale": locale})
+                        if "/dev/graph" in sandbox.apps else None),
+        "tabEntities": {spec["entity"]: name for name, spec in TABS.items() if spec["entity"]},
         "runtime": runtime_config(),
         "context": teams_context(sandbox, user, locale=locale, theme=theme, frame_context=frame_context,
-                                 entity_id=TABS[tab]["entity"], team=team if tab != "personal" else None,
+                                 entity_id=TABS[tab]["entity"], team=team if tab not in PERSONAL_TABS else None,
                                  channel_id=channel_id),
         "people": {p.oid: p.name for p in sandbox.scenario.people.values()},
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from ..domain.badges import BADGES
 from ..domain.engine import ProgrammeEngine
 from ..domain.ranking import Standing, near_me, pseudonym_numbers, rank
 from ..models import Award, Badge, Cohort, Enrolment, Person, PointsEntry
+from . import evidence, intake, participation, settings
 from .programmes import programme_for
 from .progress import PROGRAMME_PLACE, cohort_calendar, cohort_events
 
@@ -69,7 +70,12 @@ def my_programme(session: Session, person_id: int, *, locale: str, at: datetime 
                  instance_path: str | Path | None = None) -> MyProgramme:
     """Replay this person's own events through the engine and assemble the personal tab."""
     at = at or datetime.now(UTC)
-    enrolment = current_enrolment(session, person_id)
+    try:
+        enrolment = current_enrolment(session, person_id)
+    except NotEnrolled:
+        participation.require_active(session, person_id)  # raises ConsentNeeded for an invited person
+        raise
+    participation.ask_again_after(session, enrolment)  # an ended programme gives way to a new invitation
     cohort = session.get(Cohort, enrolment.cohort_id)
     programme = programme_for(cohort, instance_path)
     calendar = cohort_calendar(cohort)
@@ -95,6 +101,8 @@ def my_programme(session: Session, person_id: int, *, locale: str, at: datetime 
             "due_at": mission.due_at.isoformat(), "title": source.title.get(locale),
             "description": source.description.get(locale), "how": source.how.get(locale),
         })
+    evidence.add_to_missions(session, enrolment, programme, missions, frozen=state.frozen)
+    answers = intake.intake_view(enrolment, at=at)
     tip = next((w.tip.get(locale) for w in programme.weeks if w.number == week), None)
     earned = set(session.scalars(
         select(Badge.slug).join(Award).where(Award.person_id == person_id, Award.cohort_id == cohort.id,
@@ -115,7 +123,11 @@ def my_programme(session: Session, person_id: int, *, locale: str, at: datetime 
         settings={"ranking_visibility": enrolment.ranking_visibility,
                   "muted_notifications": list(enrolment.muted_notifications or []),
                   "locale": session.get(Person, person_id).preferred_locale},
-        intake_needed=enrolment.intake_completed_at is None,
+        intake_needed=answers.needed,
+        extra={"locale": locale, "intake": asdict(answers),
+               "notification_types": list(settings.NOTIFICATION_TYPES),
+               "consent": {"version": enrolment.consent_version,
+                           "consented_at": enrolment.consented_at.isoformat() if enrolment.consented_at else None}},
     )
 
 

@@ -40,6 +40,14 @@ class TeamSummary:
     shown: list[ShownMember]
 
 
+def current_cohort(session: Session, team_id: int) -> Cohort | None:
+    """The team's cohort now: the newest one its members take part in (else the newest they are invited to)."""
+    # A coach may already invite the team to next season's cohort; until someone says yes, this one stays.
+    newest = (select(Cohort).join(Enrolment).where(Enrolment.team_id == team_id)
+              .order_by(Cohort.start_date.desc(), Cohort.id.desc()).limit(1))
+    return session.scalar(newest.where(Enrolment.status == "active")) or session.scalar(newest)
+
+
 def team_summary(session: Session, team_id: int, *, today: datetime | None = None) -> TeamSummary:
     """The team's progress in its most recent cohort."""
     team = session.get(Team, team_id)
@@ -48,9 +56,7 @@ def team_summary(session: Session, team_id: int, *, today: datetime | None = Non
     today = today or datetime.now(UTC)
     org = session.scalar(select(Organisation).limit(1))
     min_group = org.min_group_size if org else 5
-    cohort = session.scalar(
-        select(Cohort).join(Enrolment).where(Enrolment.team_id == team_id).order_by(Cohort.start_date.desc()).limit(1)
-    )
+    cohort = current_cohort(session, team_id)
     if cohort is None:
         return TeamSummary(team.id, team.display_name, None, 0, 0, None, None, [])
     week = programme_week(cohort.start_date, today.date(), cohort.weeks)

@@ -324,30 +324,68 @@
   $("log-clear").addEventListener("click", () => $("debug-log").replaceChildren());
   if (state.frameContext === "settings") setValidity(false);
 
-  // ---- activity feed (Graph emulator) ----
-  function renderFeed(entries) {
-    const list = $("feed-list");
-    list.replaceChildren(...entries.slice().reverse().slice(0, 50).map((entry) => {
-      const item = document.createElement("li");
-      const who = (entry.recipients || []).map((oid) => config.people[oid] || oid).join(", ");
-      const head = document.createElement("strong");
-      head.textContent = entry.activityType || "activity";
-      const body = document.createElement("span");
-      body.textContent = ` ${(entry.previewText && entry.previewText.content) || ""} → ${who}`;
-      const time = document.createElement("time");
-      time.textContent = (entry.at || "").slice(11, 19);
-      item.append(time, " ", head, body);
-      return item;
-    }));
-    $("feed-empty").hidden = entries.length > 0;
+  // ---- activity feed (Graph emulator): the signed-in person's feed as Teams shows it, then everyone else's ----
+  function hostLink(webUrl) {
+    // A deep link to one of the app's static tabs opens that tab here, for the same person, language and theme.
+    const match = /^https:\/\/teams\.microsoft\.com\/l\/entity\/[^/]+\/([^/?]+)/.exec(webUrl || "");
+    const tab = match && config.tabEntities[decodeURIComponent(match[1])];
+    if (!tab) return null;
+    const url = new URL(window.location.href);
+    url.searchParams.set("tab", tab);
+    url.searchParams.delete("url");
+    return url.pathname + url.search;
+  }
+
+  function feedLine(entry, parts) {
+    const item = document.createElement("li");
+    item.dataset.type = entry.activityType || "";
+    const time = document.createElement("time");
+    time.textContent = (entry.at || "").slice(11, 19);
+    item.append(time, " ", ...parts);
+    return item;
+  }
+
+  function mine(entry) {
+    const text = document.createElement("strong");
+    text.textContent = entry.text || entry.activityType || "activity";
+    const preview = document.createElement("span");
+    preview.textContent = `${entry.preview || ""}${entry.updates ? " (updated)" : ""} `;
+    const parts = [text, document.createElement("br"), preview];
+    const href = hostLink(entry.webUrl);
+    if (href) {
+      const open = document.createElement("a");
+      open.href = href;
+      open.textContent = "Open";
+      parts.push(open);
+    }
+    const item = feedLine(entry, parts);
+    item.className = "mine";
+    return item;
+  }
+
+  function other(entry) {
+    const who = (entry.recipients || []).map((oid) => config.people[oid] || oid).join(", ");
+    const head = document.createElement("strong");
+    head.textContent = entry.activityType || "activity";
+    const body = document.createElement("span");
+    body.textContent = ` ${(entry.previewText && entry.previewText.content) || ""} → ${who}`;
+    const item = feedLine(entry, [head, body]);
+    item.className = "other";
+    return item;
+  }
+
+  function renderFeed(data) {
+    const items = [...(data.feed || []).map(mine), ...(data.others || []).map(other)];
+    $("feed-list").replaceChildren(...items);
+    $("feed-empty").hidden = items.length > 0;
   }
 
   function pollFeed() {
-    fetch(config.graphLogUrl, {cache: "no-store"})
+    fetch(config.activityUrl, {cache: "no-store"})
       .then((response) => (response.ok ? response.json() : Promise.reject(new Error(response.statusText))))
-      .then((log) => {
+      .then((data) => {
         $("feed-panel").hidden = false;
-        renderFeed(log.activityNotifications || []);
+        renderFeed(data);
         setTimeout(pollFeed, 2000);
       })
       .catch(() => {
@@ -355,6 +393,6 @@
       });
   }
 
-  if (config.graphLogUrl) pollFeed();
+  if (config.activityUrl) pollFeed();
   load(config.contentUrl);
 })();

@@ -9,6 +9,7 @@ const TEXTS = JSON.parse(document.getElementById("i18n").textContent);
 export const lang = document.documentElement.lang || "nl";
 let locale = lang; // refined to the Teams locale (e.g. nl-NL) when it is in the page's language
 let plurals = new Intl.PluralRules(lang);
+let teamsLocale = null; // the Teams client's language as Teams gives it, whether or not the page speaks it
 
 export const $ = (id) => document.getElementById(id);
 
@@ -89,7 +90,8 @@ async function connect() {
     throw new TabProblem("not_in_teams", {error: error});
   }
   const context = await teams.app.getContext();
-  useLocale(context.app && context.app.locale);
+  teamsLocale = (context.app && context.app.locale) || null;
+  useLocale(teamsLocale);
   applyTheme(context.app && context.app.theme);
   teams.app.registerOnThemeChangeHandler(applyTheme);
   return context;
@@ -105,18 +107,29 @@ async function token(claims) {
   }
 }
 
-/** GET an /api path as the signed-in person (Authorization: Bearer <Teams SSO token>); the JSON body. */
-export async function api(path) {
+/** The Teams client's language tag (e.g. "de-DE"), also when the page is in another language; null outside Teams. */
+export function teamsLanguage() {
+  return teamsLocale;
+}
+
+/**
+ * Call an /api path as the signed-in person (Authorization: Bearer <Teams SSO token>); the JSON body.
+ * `options.method` and `options.body` (sent as JSON) for writes; a `locale` in `path` wins over the page's.
+ */
+export async function api(path, options = {}) {
   if (!navigator.onLine) throw new TabProblem("offline");
   const url = new URL(path, window.location.origin);
-  url.searchParams.set("locale", locale);
+  if (!url.searchParams.has("locale")) url.searchParams.set("locale", locale);
+  const method = options.method || "GET";
   let claims = null;
   for (let attempt = 0; attempt < 2; attempt += 1) {
     const bearer = await token(claims);
     let response;
     try {
-      response = await fetch(url, {headers: {Authorization: "Bearer " + bearer, Accept: "application/json"},
-        cache: "no-store", credentials: "omit"});
+      const headers = {Authorization: "Bearer " + bearer, Accept: "application/json"};
+      if (options.body !== undefined) headers["Content-Type"] = "application/json";
+      response = await fetch(url, {method: method, headers: headers, cache: "no-store", credentials: "omit",
+        body: options.body === undefined ? undefined : JSON.stringify(options.body)});
     } catch (error) {
       throw new TabProblem(navigator.onLine ? "network" : "offline", {error: error});
     }
