@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from ..db import get_session
 from ..services import participant, teams
+from ..services.refusal import Refused
 from .auth import current_caller, requires
 from .errors import json_error
 from .openapi import build_openapi
@@ -46,10 +47,22 @@ def my_programme():
         view = participant.my_programme(get_session(), caller.person_id, locale=get_locale_name(),
                                         instance_path=current_app.instance_path)
     except participant.NotEnrolled:
-        return json_error(404, "not_enrolled", _("You are not taking part in a programme yet."))
+        return _not_enrolled(caller.roles)
+    except Refused as exc:
+        if exc.code != "not_enrolled":
+            raise
+        return _not_enrolled(caller.roles)
     data = asdict(view)
     data["risk_reasons"] = [_(r["message"], **r["params"]) for r in data["risk_reasons"]]
+    # Who is looking: the name to confirm an erasure with, the roles for the links to other pages.
+    data["name"], data["roles"] = caller.name, sorted(caller.roles)
     return jsonify(data)
+
+
+def _not_enrolled(roles: frozenset[str]):
+    # The roles still let the tab offer a coach or an admin who takes no part the way to their own pages.
+    response, status = json_error(404, "not_enrolled", _("You are not taking part in a programme yet."))
+    return jsonify(**response.get_json(), roles=sorted(roles)), status
 
 
 @bp.get("/teams/<int:team_id>/summary")

@@ -61,4 +61,5 @@ def test_someone_not_enrolled_gets_a_clear_answer(client, authority, demo):
     response = get(client, authority, "Gerrit Post", "?locale=nl-NL")
     assert response.status_code == 404
     assert response.get_json() == {"error": "not_enrolled",
-                                   "message": "Je doet nog niet mee aan een programma."}
+                                   "message": "Je doet nog niet mee aan een programma.",
+                                   "roles": ["admin", "employee"]}

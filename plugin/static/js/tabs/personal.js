@@ -2,6 +2,7 @@
  * The personal tab "My programme": one request to /api/me/programme renders the page (or, for someone invited,
  * the consent to take part). Forms on the page hand in evidence, answer the intake, change the settings and
  * withdraw; each answers in place and re-reads the programme only when the missions may have changed.
+ * "Your data" downloads everything about the person and erases it; coaches and admins get a link to their pages.
  */
 import {$, TabProblem, api, fillList, formatDate, formatNumber, fromTemplate, lang, run, t, teamsLanguage, tn}
   from "./common.js";
@@ -15,6 +16,7 @@ const PLATFORM_NAMES = {linkedin: "LinkedIn", x: "X"};
 let dueFormat = DUE_FORMAT;
 let current = null; // the last programme JSON
 let reload = () => undefined; // the tab's full reload (set by run below)
+let erased = false; // after an erasure the tab stays empty: asking the API again would sign the person up anew
 
 // ---- talking to the API ----
 
@@ -509,6 +511,108 @@ function wireSettings() {
   });
 }
 
+// ---- links to the other pages ----
+
+/** A tab page's address with this page's ?locale= and ?theme= (the theme as Teams has it now). */
+function tabUrl(path) {
+  const here = new URLSearchParams(window.location.search);
+  const url = new URL(path, window.location.origin);
+  if (here.get("locale")) url.searchParams.set("locale", here.get("locale"));
+  const theme = ["default", "dark", "contrast"].find((name) => document.documentElement.classList.contains("theme-" + name));
+  if (theme || here.get("theme")) url.searchParams.set("theme", theme || here.get("theme"));
+  return url.pathname + url.search;
+}
+
+/** Show the header links the caller's `roles` open (coaches and admins: the coach pages). */
+function showLinks(roles) {
+  const list = Array.isArray(roles) ? roles : [];
+  const coach = $("coach-link");
+  coach.hidden = !list.includes("coach") && !list.includes("admin");
+  coach.href = tabUrl("/tabs/coach");
+  $("share-link").href = tabUrl("/tabs/share");
+  const nav = $("header-links");
+  nav.hidden = [...nav.querySelectorAll("a")].every((link) => link.hidden);
+}
+
+// ---- my data: download and erase ----
+
+async function downloadMyData() {
+  const button = $("export-button");
+  button.setAttribute("disabled", "");
+  say("export-status", t("export_preparing"));
+  try {
+    // A plain link would not carry the Teams token: fetch the file, then hand it to the browser as a download.
+    const data = await call("/api/me/export");
+    const file = `ambassador-export-${String(data.generated_at || "").slice(0, 10) || "data"}.json`;
+    const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], {type: "application/json"}));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = file;
+    link.hidden = true;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    say("export-status", t("export_done", {file: file}));
+  } catch (error) {
+    say("export-status", failure(error));
+  } finally {
+    button.removeAttribute("disabled");
+  }
+}
+
+function toggleErase(show) {
+  const form = $("erase-form");
+  form.hidden = !show;
+  $("erase-ask").hidden = show;
+  $("erase-ask").setAttribute("aria-expanded", String(show));
+  if (show) {
+    clearErrors(form);
+    say("erase-status", "");
+    $("erase-confirm").value = "";
+    $("erase-question").focus();
+  } else {
+    $("erase-ask").focus();
+  }
+}
+
+async function eraseMyData(event) {
+  event.preventDefault();
+  const form = $("erase-form");
+  const input = $("erase-confirm");
+  clearErrors(form);
+  busy(form, true);
+  say("erase-status", t("erasing"));
+  try {
+    const result = await call("/api/me/erase", {method: "POST", body: {confirm: input.value}});
+    erased = true;
+    current = null;
+    $("header-links").hidden = true; // someone new from here on: no pages to point to
+    say("cohort-line", "");
+    say("erase-result", result.message);
+    await reload();
+    $("erase-result").focus();
+  } catch (error) {
+    say("erase-status", "");
+    showRefusal(form, error, $("erase-status"), {confirm: input});
+  } finally {
+    busy(form, false);
+  }
+}
+
+/** The "Your data" card, below the settings or below the consent; `name` (when known) is what to type. */
+function showMyData(name) {
+  $("erase-confirm-hint").textContent = name ? t("erase_hint_name", {name: name}) : $("erase-confirm-hint").textContent;
+  $("my-data").hidden = false;
+}
+
+function wireMyData() {
+  $("export-button").addEventListener("click", downloadMyData);
+  $("erase-ask").addEventListener("click", () => toggleErase(true));
+  $("erase-no").addEventListener("click", () => toggleErase(false));
+  $("erase-form").addEventListener("submit", eraseMyData);
+}
+
 // ---- consent ----
 
 function showConsent(consent) {
@@ -537,6 +641,7 @@ function showConsent(consent) {
   };
   $("programme").hidden = true;
   $("consent").hidden = false;
+  showMyData(null);
 }
 
 // ---- the whole tab ----
@@ -547,6 +652,8 @@ function showProgramme(data) {
   $("programme").hidden = false;
   render(data);
   fillSettings(data);
+  showLinks(data.roles);
+  showMyData(data.name);
   if (data.intake_needed) showIntake(data.extra.intake, {reopened: false});
 }
 
@@ -559,6 +666,7 @@ async function refresh() {
 }
 
 async function load() {
+  if (erased) throw new TabProblem("not_enrolled");
   let data;
   try {
     data = await call("/api/me/programme");
@@ -567,6 +675,7 @@ async function load() {
       showConsent(error.detail.consent);
       return;
     }
+    if (error instanceof TabProblem && error.kind === "not_enrolled") showLinks(error.detail.roles);
     throw error;
   }
   // The server chose the language (Teams, then the person's choice, then the browser); follow it.
@@ -577,4 +686,5 @@ async function load() {
 
 wireIntake();
 wireSettings();
+wireMyData();
 reload = run(load);
