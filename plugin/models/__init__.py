@@ -5,6 +5,7 @@ from .audit import AuditEntry
 from .badges import Award, Badge
 from .cohorts import CheckIn, Cohort, CohortCommunity, CohortTeam, Enrolment, RiskAssessment
 from .inbox import InboxItem
+from .library import Feed, LibraryItem, SuccessStory
 from .missions import Evidence, Mission, MissionProgress
 from .notifications import NotificationLog
 from .organisation import Organisation
@@ -16,7 +17,9 @@ from .teams import Channel, Community, Team, TeamMembership
 
 __all__ = [
     "Activity", "AuditEntry", "Award", "Badge", "Channel", "CheckIn", "Cohort", "CohortCommunity",
-    "CohortTeam", "Community", "Enrolment", "Evidence", "GraphSubscription", "InboxItem", "Mission",
+    "CohortTeam", "Community", "Enrolment", "Evidence", "Feed", "GraphSubscription", "InboxItem", "LibraryItem",
+    "Mission",
     "MissionProgress", "Nomination", "NotificationLog", "Organisation", "Person", "PointsEntry",
-    "Recognition", "RiskAssessment", "RoleAssignment", "SyncState", "Team", "TeamMembership", "TokenCache",
+    "Recognition", "RiskAssessment", "RoleAssignment", "SuccessStory", "SyncState", "Team", "TeamMembership",
+    "TokenCache",
 ]

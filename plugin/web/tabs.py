@@ -57,6 +57,12 @@ def coach() -> Response:
     return _shell("coach")
 
 
+@bp.get("/share")
+def share() -> Response:
+    """The share page: compose a share with a personal note, the knowledge feed and success stories."""
+    return _shell("share")
+
+
 @bp.get("/config")
 def config() -> Response:
     """The configuration page Teams shows when someone adds the channel tab."""
