@@ -222,6 +222,28 @@ INVENTORY: dict[str, TableEntry] = {
         "service", _UNTIL_ERASED, Text("the person's row deleted", "de rij van de persoon verwijderd"),
         {"key": "link", "status": "derived", "checked_at": "behaviour"},
         ("id", "kind", "delta_link", "newest_id", "backfilled_from", "synced_at")),
+    "success_story": TableEntry(
+        Text("Outcomes a participant logged (a client conversation, a post picked up), shown only if they allow it",
+             "Resultaten die een deelnemer vastlegde (een klantgesprek, een bericht dat opgepikt werd), alleen "
+             "zichtbaar als die persoon dat toestaat"),
+        "interest", _UNTIL_ERASED, Text("deleted", "verwijderd"),
+        {"person_id": "link", "type": "answers", "text": "text", "link": "text", "shareable": "answers",
+         "featured_by_id": "link", "created_at": "behaviour"},
+        ("id", "cohort_id", "featured")),
+    "library_item": TableEntry(
+        Text("Shareable content for the knowledge feed and the composer; who added it",
+             "Deelbare inhoud voor de kennisfeed en het deelvenster; wie het toevoegde"),
+        "accountability", Text("until a coach removes it", "tot een coach het verwijdert"),
+        Text("stays (points at the placeholder)", "blijft (wijst naar de plaatshouder)"),
+        {"created_by_id": "link"},
+        ("id", "url", "title", "summary", "topics", "channels", "expires_at", "feed_id", "guid", "created_at")),
+    "feed": TableEntry(
+        Text("RSS/Atom sources the library imports from; who added them",
+             "RSS/Atom-bronnen waaruit de bibliotheek importeert; wie ze toevoegde"),
+        "accountability", Text("until a coach removes it", "tot een coach het verwijdert"),
+        Text("stays (points at the placeholder)", "blijft (wijst naar de plaatshouder)"),
+        {"created_by_id": "link"},
+        ("id", "url", "topic", "etag", "last_modified", "last_fetched_at", "error", "created_at")),
     "cohort": TableEntry(
         Text("A run of the programme; who created it", "Een ronde van het programma; wie die aanmaakte"),
         "accountability", Text("as long as the cohort exists", "zolang de groep bestaat"),

@@ -53,6 +53,7 @@ from ..models import (
     Recognition,
     RiskAssessment,
     RoleAssignment,
+    SuccessStory,
     SyncState,
     Team,
     TeamMembership,
@@ -132,6 +133,7 @@ def export_person(session: Session, person_id: int, *, at: datetime | None = Non
         "awards": _awards(session, person.id),
         "recognitions": _recognitions(session, person.id),
         "nominations": _nominations(session, person.id),
+        "success_stories": _stories(session, person.id),
         "activity": _activity(session, person),
         "notifications": _notifications(session, person.id),
         "audit": _audit(session, person.id),
@@ -376,11 +378,20 @@ def erase_person(session: Session, person_id: int, *, requested_by: str,
     counts["notifications"] += _scrub_sender_names(session, person.id)
     run("awards", update(Award).where(Award.person_id == person.id).values(
         public=False, reason=None, revoke_reason=None))
+    run("success_stories", delete(SuccessStory).where(SuccessStory.person_id == person.id))
     person.entra_oid, person.erased_at = pseudonym, at
     person.display_name = person.upn = person.email = person.preferred_locale = None
     record_audit(session, None, "privacy.erase", "person", {"requested_by": requested_by}, at=at)
     session.commit()
     return Erasure(True, person.id, {name: n for name, n in counts.items() if n})
+
+
+def _stories(session: Session, person_id: int) -> list[dict[str, Any]]:
+    """The success stories the person logged."""
+    return [{"id": s.id, "cohort_id": s.cohort_id, "type": s.type, "text": s.text, "link": s.link,
+             "shareable": s.shareable, "featured": s.featured, "created_at": _iso(s.created_at)}
+            for s in session.scalars(select(SuccessStory).where(SuccessStory.person_id == person_id)
+                                     .order_by(SuccessStory.id))]
 
 
 def _pseudonymise_activity(session: Session, person_id: int, old_oid: str, pseudonym: str) -> int:
