@@ -9,7 +9,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from werkzeug.serving import run_simple
 
+from .cli_badges import badges_cli
 from .cli_graph import graph_cli
+from .cli_report import report_cli
 from .cli_roles import roles_cli
 from .db import get_session
 from .services import migrations
@@ -89,7 +91,10 @@ def _start_background_worker(app: Flask):
     """Run the job consumer in daemon threads of this process, so the demo is one command."""
     from huey.consumer import Consumer
 
-    consumer = Consumer(app.extensions["huey"], workers=2, worker_type="thread", periodic=True)
+    from .jobs.queue import consumer_options
+
+    huey = app.extensions["huey"]
+    consumer = Consumer(huey, workers=2, worker_type="thread", periodic=True, **consumer_options(huey))
     # Huey installs its own SIGINT/SIGTERM handlers, which only its blocking run() loop honours; keep ours so
     # Ctrl+C still stops the web server.
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
@@ -107,9 +112,11 @@ def worker_command(workers: int) -> None:
     """Run the job queue consumer (processing, sync, reminders) until stopped."""
     from huey.consumer import Consumer
 
+    from .jobs.queue import consumer_options
+
     huey = current_app.extensions["huey"]
     click.echo(f"worker: {workers} thread(s) on the {type(huey.storage).__name__} queue (Ctrl+C to stop)")
-    Consumer(huey, workers=workers, worker_type="thread", periodic=True).run()
+    Consumer(huey, workers=workers, worker_type="thread", periodic=True, **consumer_options(huey)).run()
 
 
 def register_commands(app: Flask) -> None:
@@ -119,3 +126,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(graph_cli)
     app.cli.add_command(roles_cli)
+    app.cli.add_command(report_cli)
+    app.cli.add_command(badges_cli)
