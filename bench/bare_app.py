@@ -7,5 +7,5 @@ app = Flask(__name__)
 
 @app.post("/webhooks/graph")
 def accept() -> Response:
-    """Accept anything, store nothing."""
+    """Accept anything, store nothing (also answers the bench's readiness probe)."""
     return Response(status=202)

@@ -13,11 +13,17 @@
   ``dataSignature`` is checked before it is decrypted with ``GRAPH_NOTIFICATION_KEY``; a bad one drops that
   item (400 when no item is left). Without a configured key, the encrypted content is dropped and the job
   fetches the message instead.
-* The remaining items go to the inbox in one INSERT (duplicates are no-ops) and are committed, *then* 202.
-  Database unavailable → 503 with ``Retry-After``: Graph retries for up to 4 hours, nothing is lost.
+* The remaining items go to the inbox (duplicates are no-ops) and are committed, *then* 202. Concurrent
+  deliveries share one commit (``services.inbox_writer``: group commit), and each is answered only after the
+  commit holding its rows. Database unavailable → 503 with ``Retry-After``: Graph retries for up to 4 hours,
+  nothing is lost.
 
 Lifecycle items (``reauthorizationRequired``, ``subscriptionRemoved``, ``missed``) are stored with change type
 ``lifecycle:<event>`` for the subscription job; unknown events are ignored.
+
+The handling is plain WSGI (``receive``): ``webhook_intake`` serves these two routes in front of Flask, without
+its per-request machinery (sessions, locale, CSRF, template context), and the blueprint's views below answer the
+same way when a request reaches Flask anyway.
 """
 
 from __future__ import annotations
@@ -25,12 +31,17 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import secrets
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request
+from werkzeug.wsgi import get_content_length, get_input_stream
 
 from ..adapters.graph_notifications import (
     NotificationCryptoError,
@@ -40,9 +51,11 @@ from ..adapters.graph_notifications import (
     load_notification_key,
     validate_validation_token,
 )
-from ..db import get_session
-from ..services.inbox import LIFECYCLE_EVENTS, store_notifications
-from .errors import json_error
+from ..services.inbox import LIFECYCLE_EVENTS
+from ..services.inbox_writer import InboxUnavailable, InboxWriter
+from .auth import requires
+from .security import HSTS, content_security_policy
+from .webhook_jobs import JobWaker
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +63,8 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 DEFAULT_MAX_BYTES = 1 << 20
 RETRY_AFTER_SECONDS = 30
+WRITER_EXTENSION = "webhooks.inbox_writer"
+WAKER_EXTENSION = "webhooks.job_waker"
 _KEY_EXTENSION = "webhooks.notification_key"
 _TOKENS_EXTENSION = "webhooks.validation_tokens"
 _TOKEN_CACHE_SIZE = 256
@@ -66,62 +81,126 @@ class Rejected(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer to a delivery, for WSGI or Flask."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+
+    @property
+    def status_line(self) -> str:
+        """The WSGI status line ("202 Accepted")."""
+        return _STATUS_LINES[self.status]
+
+
+_STATUS_LINES = {200: "200 OK", 202: "202 Accepted", 400: "400 Bad Request", 403: "403 Forbidden",
+                 413: "413 Content Too Large", 500: "500 Internal Server Error", 503: "503 Service Unavailable"}
+
+
 @bp.post("/graph")
-def graph_notifications() -> Response | tuple[Response, int]:
+@requires("anyone", summary="Graph change notifications (authenticated by clientState)")
+def graph_notifications() -> Response:
     """Graph change notifications (and the subscription validation handshake)."""
-    return _receive(lifecycle=False)
+    return _response(receive(current_app, request.environ, lifecycle=False))
 
 
 @bp.post("/graph/lifecycle")
-def graph_lifecycle() -> Response | tuple[Response, int]:
+@requires("anyone", summary="Graph lifecycle notifications (authenticated by clientState)")
+def graph_lifecycle() -> Response:
     """Graph lifecycle notifications (and the validation handshake of the lifecycleNotificationUrl)."""
-    return _receive(lifecycle=True)
+    return _response(receive(current_app, request.environ, lifecycle=True))
 
 
-def _receive(*, lifecycle: bool) -> Response | tuple[Response, int]:
-    token = request.args.get("validationToken")
-    if token is not None:
-        # request.args is already URL-decoded: echo it as plain text (nosniff: never rendered as HTML).
-        response = Response(token, status=200, mimetype="text/plain")
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
+def _response(answer: Answer) -> Response:
+    response = Response(answer.body, status=answer.status, headers=answer.headers)
+    if not any(name == "Content-Type" for name, _value in answer.headers):
+        del response.headers["Content-Type"]  # a 202 has no body to type
+    return response
+
+
+def receive(app: Flask, environ: dict[str, Any], *, lifecycle: bool) -> Answer:
+    """Answer one delivery (a WSGI environ): the handshake, a refusal, or 202 once its items are committed."""
+    if environ.get("QUERY_STRING"):
+        token = Request(environ).args.get("validationToken")
+        if token is not None:
+            # Already URL-decoded: echo it as plain text (nosniff: never rendered as HTML).
+            return _answer(app, 200, token.encode(), "text/plain; charset=utf-8")
     try:
-        document = _read_document()
+        document = _read_document(app, environ)
         items = _items(document, lifecycle=lifecycle)
-        prepared = _prepare(document, items)
+        prepared = _prepare(app, document, items)
     except Rejected as exc:
-        return json_error(exc.status, exc.code, exc.message)
-    session = get_session()
+        return json_answer(app, exc.status, exc.code, exc.message)
     try:
-        stored = store_notifications(session, prepared)
-    except SQLAlchemyError:
-        log.exception("inbox unavailable; asking Graph to retry")
-        try:
-            session.rollback()
-        except SQLAlchemyError:
-            pass  # the connection is gone; the session is discarded at teardown anyway
-        response, status = json_error(503, "unavailable", "The inbox is unavailable; retry later.")
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response, status
-    _wake_worker(stored, lifecycle=lifecycle)
-    return Response(status=202)
+        inbox_writer(app).store(prepared)
+    except (InboxUnavailable, SQLAlchemyError):
+        log.warning("inbox unavailable; asking Graph to retry", exc_info=True)
+        answer = json_answer(app, 503, "unavailable", "The inbox is unavailable; retry later.")
+        answer.headers.append(("Retry-After", str(RETRY_AFTER_SECONDS)))
+        return answer
+    return _answer(app, 202)
 
 
-def _wake_worker(stored: object, *, lifecycle: bool) -> None:
-    """Queue the processing job for new items, so a post turns into a badge within seconds, not minutes."""
-    if not getattr(stored, "stored", 0) or not current_app.config.get("INBOX_AUTO_PROCESS", True):
+def inbox_writer(app: Flask) -> InboxWriter:
+    """The app's inbox writer (group commit), created on first use; on SQLite with a cross-process lock file."""
+    writer = app.extensions.get(WRITER_EXTENSION)
+    if writer is None:
+        url = str(app.config["DATABASE_URL"])
+        path = url.split("///", 1)[1] if url.startswith("sqlite") and "///" in url else ""
+        lock_path = f"{path}.intake-lock" if path and path != ":memory:" else None
+        writer = app.extensions[WRITER_EXTENSION] = InboxWriter(
+            lambda: app.extensions["db.sessionmaker"], lock_path=lock_path,
+            on_commit=lambda changes, lifecycle: _wake_jobs(app, changes=changes, lifecycle=lifecycle))
+    return writer
+
+
+def _wake_jobs(app: Flask, *, changes: int, lifecycle: int) -> None:
+    """Have the jobs for new items queued (soon after the commit), so a post turns into a badge within seconds."""
+    if not app.config.get("INBOX_AUTO_PROCESS", True):
         return
-    try:
-        current_app.extensions["tasks"]["handle_lifecycle" if lifecycle else "process_inbox"]()
-    except Exception:  # noqa: BLE001 - the items are stored; the periodic sweep picks them up anyway
-        log.warning("could not queue the inbox job; the periodic sweep will process the items", exc_info=True)
+    waker = app.extensions.get(WAKER_EXTENSION)
+    if waker is None:
+        waker = app.extensions[WAKER_EXTENSION] = JobWaker(
+            lambda job: app.extensions["tasks"][job](),
+            immediate=lambda: bool(getattr(app.extensions.get("huey"), "immediate", False)))
+    for job, added in (("process_inbox", changes), ("handle_lifecycle", lifecycle)):
+        if added:
+            waker.wake(job)
 
 
-def _read_document() -> Any:
-    limit = int(current_app.config.get("WEBHOOK_MAX_BYTES") or DEFAULT_MAX_BYTES)
-    if request.content_length is not None and request.content_length > limit:
+def _answer(app: Flask, status: int, body: bytes = b"", content_type: str | None = None) -> Answer:
+    """An answer with the headers every response of the app carries (see web.security)."""
+    headers = [("Content-Length", str(len(body)))]
+    if content_type:
+        headers.append(("Content-Type", content_type))
+    headers += [("Content-Security-Policy", content_security_policy(secrets.token_urlsafe(16))),
+                ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin")]
+    if not (app.config.get("TESTING") or app.config.get("AMBASSADOR_DEMO")):
+        headers.append(("Strict-Transport-Security", HSTS))
+    return Answer(status, headers, body)
+
+
+def json_answer(app: Flask, status: int, code: str, message: str) -> Answer:
+    """The API's error shape, byte for byte as ``jsonify`` writes it."""
+    body = json.dumps({"error": code, "message": message}, separators=(",", ":"), sort_keys=True) + "\n"
+    return _answer(app, status, body.encode(), "application/json")
+
+
+def error_answer(app: Flask, exc: HTTPException) -> Answer:
+    """An HTTP error raised while reading the request (e.g. the client hung up), in the API's error shape."""
+    status = exc.code if exc.code in _STATUS_LINES else 400
+    code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+    return json_answer(app, status, code, exc.description or "")
+
+
+def _read_document(app: Flask, environ: dict[str, Any]) -> Any:
+    limit = int(app.config.get("WEBHOOK_MAX_BYTES") or DEFAULT_MAX_BYTES)
+    length = get_content_length(environ)
+    if length is not None and length > limit:
         raise Rejected(413, "payload_too_large", f"The body exceeds {limit} bytes.")
-    raw = request.stream.read(limit + 1)  # also bounds a chunked body without Content-Length
+    raw = get_input_stream(environ).read(limit + 1)  # also bounds a chunked body without Content-Length
     if len(raw) > limit:
         raise Rejected(413, "payload_too_large", f"The body exceeds {limit} bytes.")
     try:
@@ -160,12 +239,13 @@ def _shape_problem(item: Any, *, lifecycle: bool) -> str | None:
 
 
 def _text(value: Any, limit: int) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= limit
+    # A NUL character is never in a Graph id, and PostgreSQL cannot store it in a text column.
+    return isinstance(value, str) and 0 < len(value) <= limit and "\x00" not in value
 
 
-def _prepare(document: Mapping[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _prepare(app: Flask, document: Mapping[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Ours (clientState), verified and decrypted items, as inbox payloads (without clientState or ciphertext)."""
-    secret = str(current_app.config.get("GRAPH_CLIENT_STATE") or "").encode()
+    secret = str(app.config.get("GRAPH_CLIENT_STATE") or "").encode()
     ours = [item for item in items if hmac.compare_digest(str(item.get("clientState") or "").encode(), secret)]
     if len(ours) < len(items):
         log.warning("ignored %d of %d Graph notifications with a wrong clientState", len(items) - len(ours),
@@ -175,8 +255,8 @@ def _prepare(document: Mapping[str, Any], items: list[dict[str, Any]]) -> list[d
     ours = [item for item in ours if "lifecycleEvent" not in item or item["lifecycleEvent"] in LIFECYCLE_EVENTS]
     encrypted = any(isinstance(item.get("encryptedContent"), Mapping) for item in ours)
     if encrypted:
-        _check_validation_tokens(document.get("validationTokens"))
-    key = _notification_key() if encrypted else None
+        _check_validation_tokens(app, document.get("validationTokens"))
+    key = _notification_key(app) if encrypted else None
     prepared, rejected = [], 0
     for item in ours:
         payload = {k: v for k, v in item.items() if k not in ("clientState", "encryptedContent")}
@@ -200,19 +280,19 @@ def _prepare(document: Mapping[str, Any], items: list[dict[str, Any]]) -> list[d
     return prepared
 
 
-def _check_validation_tokens(tokens: Any) -> None:
+def _check_validation_tokens(app: Flask, tokens: Any) -> None:
     if not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) for t in tokens):
         raise Rejected(400, "invalid_validation_tokens", "Resource data needs validationTokens.")
-    cache: dict[str, float] = current_app.extensions.setdefault(_TOKENS_EXTENSION, {})
+    cache: dict[str, float] = app.extensions.setdefault(_TOKENS_EXTENSION, {})
     now = time.time()
-    validator = current_app.extensions["token_validator"]
+    validator = app.extensions["token_validator"]
     for token in tokens:
         if cache.get(token, 0) > now:
             continue  # Graph repeats one token across many deliveries; verified already
         try:
             claims = validate_validation_token(
-                token, signing_key=validator.jwks.key, client_id=current_app.config["AZURE_CLIENT_ID"],
-                tenant_id=current_app.config["AZURE_TENANT_ID"],
+                token, signing_key=validator.jwks.key, client_id=app.config["AZURE_CLIENT_ID"],
+                tenant_id=app.config["AZURE_TENANT_ID"],
             )
         except ValidationTokenError as exc:
             raise Rejected(400, "invalid_validation_tokens", str(exc)) from None
@@ -221,12 +301,12 @@ def _check_validation_tokens(tokens: Any) -> None:
         cache[token] = float(claims["exp"])
 
 
-def _notification_key() -> NotificationKey | None:
+def _notification_key(app: Flask) -> NotificationKey | None:
     """Our decryption key (loaded once per path); None when not configured or unreadable (then we fetch)."""
-    path = current_app.config.get("GRAPH_NOTIFICATION_KEY")
+    path = app.config.get("GRAPH_NOTIFICATION_KEY")
     if not path:
         return None
-    cached = current_app.extensions.get(_KEY_EXTENSION)
+    cached = app.extensions.get(_KEY_EXTENSION)
     now = time.monotonic()
     # A key that failed to load is retried a minute later, not on every request (which would flood the log).
     if cached is not None and cached[0] == path and (cached[1] is not None or now - cached[2] < _KEY_RETRY_SECONDS):
@@ -236,5 +316,5 @@ def _notification_key() -> NotificationKey | None:
     except (OSError, ValueError):
         log.exception("GRAPH_NOTIFICATION_KEY %s cannot be read; resource data will be fetched instead", path)
         key = None
-    current_app.extensions[_KEY_EXTENSION] = (path, key, now)
+    app.extensions[_KEY_EXTENSION] = (path, key, now)
     return key
