@@ -42,24 +42,36 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    """Database sessions, translations, security headers and CSRF, the SSO token validator and the job queue."""
+    """Database sessions, translations, security headers and CSRF, the SSO token validator, the job queue and
+    the API rate limit."""
     from . import db, i18n, identity, jobs
-    from .web import security
+    from .web import ratelimit, security
 
     db.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     identity.init_app(app)
     jobs.init_app(app)
+    ratelimit.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     """HTTP routes: health, tabs and (in the demo only) the sandbox."""
     from .sandbox import init_sandbox
+    from .web import api_impact, api_privacy, openbadges, report_pages  # noqa: F401 - the first three add API routes
     from .web import register_blueprints as register
+    from .web.ratelimit import install_webhook_limit
+    from .web.routing import DatabaseId
+    from .web.webhook_intake import install as install_webhook_intake
 
+    # Ids in URLs are database integers: a larger number is no such thing (404), not a driver overflow (500).
+    app.url_map.converters["int"] = DatabaseId
     register(app)
+    app.register_blueprint(openbadges.bp)
+    app.register_blueprint(report_pages.bp)
     init_sandbox(app)
+    install_webhook_intake(app)  # Graph's deliveries skip Flask's per-request machinery
+    install_webhook_limit(app)  # outermost: counts deliveries per address before the intake stores them
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -72,5 +84,15 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     """`flask db …`, `flask demo` and the other admin commands."""
     from .cli import register_commands as register
+    from .cli_audit import audit_cli
+    from .cli_doctor import doctor_command
+    from .cli_manifest import manifest_cli
+    from .cli_privacy import privacy_cli
+    from .cli_yammer import yammer_cli
 
     register(app)
+    app.cli.add_command(yammer_cli)
+    app.cli.add_command(manifest_cli)
+    app.cli.add_command(doctor_command)
+    app.cli.add_command(privacy_cli)
+    app.cli.add_command(audit_cli)

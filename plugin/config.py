@@ -47,6 +47,8 @@ class Settings:
     webhook_max_bytes: int = 1024 * 1024
     activity_retention_days: int = 730
     message_text_retention_days: int = 0
+    api_rate_limit: str = "300 per minute"
+    webhook_rate_limit: str = "5000 per second"
 
     @property
     def app_host(self) -> str:
@@ -81,6 +83,8 @@ class Settings:
             "WEBHOOK_MAX_BYTES": self.webhook_max_bytes,
             "ACTIVITY_RETENTION_DAYS": self.activity_retention_days,
             "MESSAGE_TEXT_RETENTION_DAYS": self.message_text_retention_days,
+            "API_RATE_LIMIT": self.api_rate_limit,
+            "WEBHOOK_RATE_LIMIT": self.webhook_rate_limit,
         }
 
 
@@ -132,6 +136,16 @@ def _days(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
     if not raw.isdigit() or int(raw) < minimum:
         raise ConfigError(f"{name} must be a whole number of days, at least {minimum} (got {raw!r})")
     return int(raw)
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    value = (env.get(name) or "").strip() or default
+    amount, _, window = value.replace("/", " per ", 1).partition(" per ")
+    if not amount.strip().isdigit() or int(amount) < 1 or window.strip().rstrip("s") not in {
+        "second", "minute", "hour", "day",
+    }:
+        raise ConfigError(f"{name} must be a rate such as '300 per minute' or '5000/second' (got {value!r})")
+    return value
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path, testing: bool = False) -> Settings:
@@ -201,4 +215,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path, 
         webhook_max_bytes=int(max_bytes),
         activity_retention_days=_days(env, "ACTIVITY_RETENTION_DAYS", 730, 1),
         message_text_retention_days=_days(env, "MESSAGE_TEXT_RETENTION_DAYS", 0, 0),
+        api_rate_limit=_rate(env, "API_RATE_LIMIT", "300 per minute"),
+        webhook_rate_limit=_rate(env, "WEBHOOK_RATE_LIMIT", "5000 per second"),
     )

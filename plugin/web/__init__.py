@@ -8,7 +8,7 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     """Register every blueprint of the app."""
     # These add their routes (and their error answers) to the API blueprint, so they come before it is registered.
-    from . import api_coach, api_evidence, api_me, api_profile, api_recognition, api_tabs  # noqa: F401
+    from . import api_coach, api_evidence, api_me, api_profile, api_recognition, api_share, api_tabs  # noqa: F401
     from .api import bp as api_bp
     from .auth_pages import bp as auth_pages_bp
     from .health import bp as health_bp

@@ -38,8 +38,13 @@ def me():
                    locale=caller.locale or "nl", lead_team_ids=sorted(caller.lead_team_ids))
 
 
+_NOT_FOUND = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
 @bp.get("/me/programme")
-@requires("employee", summary="Everything the personal tab shows: week, missions, tip, badges, points, ranking")
+@requires("employee", summary="Everything the personal tab shows: week, missions, tip, badges, points, ranking",
+          responses={"404": {"description": "The caller takes part in no programme (`not_enrolled`, with their "
+                                            "roles)", "content": _NOT_FOUND}})
 def my_programme():
     """The personal tab's data in one request, in the caller's language."""
     caller = current_caller()
@@ -66,7 +71,8 @@ def _not_enrolled(roles: frozenset[str]):
 
 
 @bp.get("/teams/<int:team_id>/summary")
-@requires("lead", summary="A team's progress in its current cohort (leads of that team, coaches, admins)")
+@requires("lead", summary="A team's progress in its current cohort (leads of that team, coaches, admins)",
+          responses={"404": {"description": "No such team, or it takes part in no cohort", "content": _NOT_FOUND}})
 def team_summary(team_id: int):
     """Aggregates of the team, plus the members who opted in to be shown."""
     caller = current_caller()

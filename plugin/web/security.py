@@ -108,6 +108,15 @@ def _secure_headers(response: Response) -> Response:
     return response
 
 
+def header_list(app: Flask) -> list[tuple[str, str]]:
+    """The security headers for an answer written outside Flask (plain WSGI), with a fresh nonce."""
+    headers = [("Content-Security-Policy", content_security_policy(secrets.token_urlsafe(16))),
+               ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "strict-origin-when-cross-origin")]
+    if not _relaxed(app):
+        headers.append(("Strict-Transport-Security", HSTS))
+    return headers
+
+
 def _relaxed(app: Flask) -> bool:
     return bool(app.config.get("TESTING") or app.config.get("AMBASSADOR_DEMO"))
 

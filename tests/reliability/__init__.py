@@ -1,0 +1,1 @@
+"""Reliability and hardening: fuzzing, bursts, concurrent workers, faults and limits."""
