@@ -19,6 +19,19 @@ def queue_path(database_url: str, instance_path: str) -> Path:
     return Path(instance_path) / "queue.db"
 
 
+#: Longest pause of an idle worker between looks at a queue that cannot block (SQLite). Huey's default backs off
+#: to 10 s, which alone would break the 5-second time-to-badge budget; a look is one small exclusive transaction
+#: on the queue file.
+IDLE_POLL_SECONDS = 0.25
+
+
+def consumer_options(huey: Huey) -> dict[str, float]:
+    """Settings for huey's `Consumer` on this queue: Redis wakes a worker by itself, SQLite is polled often."""
+    if huey.storage.blocking:
+        return {}
+    return {"initial_delay": 0.05, "backoff": 1.5, "max_delay": IDLE_POLL_SECONDS}
+
+
 def make_huey(app: Flask) -> Huey:
     """Build the Huey instance for the app's settings (tests run tasks immediately, in-process)."""
     immediate = bool(app.config.get("TESTING")) and not app.config.get("HUEY_REAL_QUEUE")

@@ -15,14 +15,19 @@ from sqlalchemy import select
 
 from ..adapters.graph import GraphClient
 from ..adapters.graph_notifications import parse_message_resource
+from ..adapters.yammer import YammerClient
 from ..db import job_session
 from ..models import Cohort, CohortTeam, Team
+from ..services.feeds import refresh_all as refresh_feeds
 from ..services.inbox import process_pending, purge_processed, requeue_stuck
 from ..services.lifecycle import handle_lifecycle
-from ..services.progress import recompute_cohort
+from ..services.progress import recompute_cohort, recompute_people
+from ..services.retention import apply_retention
 from ..services.roles import refresh_ownership
 from ..services.subscriptions import renew_due
 from ..services.sync import sync_cohort
+from ..services.yammer_sync import sync_yammer
+from .notify_tasks import register_notify_tasks
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -57,6 +62,10 @@ def message_fetcher(graph: GraphClient) -> Callable[[str], Any]:
     return fetch
 
 
+def _named_reader() -> str:
+    raise RuntimeError("every Yammer request names the participant it is sent as")
+
+
 def register_tasks(huey: Huey, app: Flask) -> dict:
     """Define the tasks on `huey`; returns them by name (for enqueueing and tests)."""
 
@@ -64,9 +73,11 @@ def register_tasks(huey: Huey, app: Flask) -> dict:
         return f"{app.config['APP_BASE_URL']}/webhooks/graph{path}"
 
     @huey.task(retries=3, retry_delay=30)
-    def recompute(cohort_id: int) -> int:
-        """Recompute one cohort's progress, points, badges and risk."""
+    def recompute(cohort_id: int, people: list[int] | None = None) -> int:
+        """Recompute one cohort's progress, points, badges and risk (only these people's, when given)."""
         with app.app_context(), job_session(app) as session:
+            if people is not None:
+                return recompute_people(session, cohort_id, people, instance_path=app.instance_path).participants
             return recompute_cohort(session, cohort_id, instance_path=app.instance_path).participants
 
     @huey.periodic_task(crontab(minute="7"))
@@ -78,13 +89,15 @@ def register_tasks(huey: Huey, app: Flask) -> dict:
                 recompute_cohort(session, cohort_id, instance_path=app.instance_path)
             return len(cohorts)
 
-    @huey.task(retries=2, retry_delay=10)
+    # Ahead of the periodic jobs in the SQLite queue; Huey's Redis storage refuses priorities (NotImplementedError
+    # on enqueue) and wakes a free worker at once anyway.
+    @huey.task(retries=2, retry_delay=10, **({} if huey.storage.blocking else {"priority": 10}))
     def process_inbox() -> int:
         """Turn stored change notifications into activity, progress and badges (queued by the webhook)."""
         with app.app_context(), job_session(app) as session, GraphClient.from_app(app) as graph:
             done = 0
             while True:
-                result = process_pending(session, message_fetcher(graph), limit=100)
+                result = process_pending(session, message_fetcher(graph), limit=100, instance_path=app.instance_path)
                 done += result.done
                 if result.claimed < 100:
                     return done
@@ -114,6 +127,12 @@ def register_tasks(huey: Huey, app: Flask) -> dict:
                 sync_cohort(session, graph, cohort_id)
             return len(cohorts)
 
+    @huey.periodic_task(crontab(minute="*/5"))
+    def poll_yammer() -> int:
+        """Every five minutes: read new Viva Engage posts of running cohorts' communities as their participants."""
+        with app.app_context(), job_session(app) as session, YammerClient.from_app(app, _named_reader) as yammer:
+            return sync_yammer(session, yammer).ingested
+
     @huey.periodic_task(crontab(minute="53"))
     def refresh_leads() -> int:
         """Hourly: read each running cohort's team owners from Graph, so leads follow Teams ownership."""
@@ -130,14 +149,31 @@ def register_tasks(huey: Huey, app: Flask) -> dict:
             result = renew_due(session, graph, datetime.now(UTC), timedelta(hours=6))
             return len(result.renewed)
 
+    @huey.periodic_task(crontab(minute="37"))
+    def import_feeds() -> int:
+        """Hourly: fetch the library's RSS/Atom feeds (conditional requests) and add their new items."""
+        with app.app_context(), job_session(app) as session:
+            results = refresh_feeds(session, timeout=float(app.config.get("FEED_TIMEOUT_SECONDS", 10.0)))
+            return sum(result.added for result in results)
+
     @huey.periodic_task(crontab(minute="41", hour="3"))
     def purge_inbox() -> int:
         """Nightly: forget processed notifications (their message text was already removed)."""
         with app.app_context(), job_session(app) as session:
             return purge_processed(session, datetime.now(UTC) - INBOX_KEEP)
 
+    @huey.periodic_task(crontab(minute="17", hour="4"))
+    def retention() -> int:
+        """Nightly: delete activity older than ACTIVITY_RETENTION_DAYS and message text past its retention."""
+        with app.app_context(), job_session(app) as session:
+            result = apply_retention(session, activity_days=app.config["ACTIVITY_RETENTION_DAYS"],
+                                     text_days=app.config["MESSAGE_TEXT_RETENTION_DAYS"])
+            return result.activity_deleted
+
     return {
         "recompute": recompute, "recompute_running": recompute_running, "process_inbox": process_inbox,
         "sweep_inbox": sweep_inbox, "handle_lifecycle": lifecycle, "sync_running": sync_running,
         "renew_subscriptions": renew_subscriptions, "purge_inbox": purge_inbox, "refresh_leads": refresh_leads,
+        "poll_yammer": poll_yammer, "retention": retention, "import_feeds": import_feeds,
+        **register_notify_tasks(huey, app),
     }

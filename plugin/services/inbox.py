@@ -17,18 +17,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, not_, or_, select, update
+from sqlalchemy import Connection, Dialect, and_, bindparam, delete, not_, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..adapters.graph_notifications import parse_message_resource
 from ..models import InboxItem
-from .ingest import TEAMS, IngestResult, ingest_channel_message, ingest_deletion, insert_new
-from .progress import recompute_cohort
+from .ingest import TEAMS, IngestResult, ingest_channel_message, ingest_deletion
+from .progress import recompute_people
+from .retry import with_retry
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,9 @@ DEFAULT_LEASE_SECONDS = 300
 _BACKOFF = timedelta(seconds=30)
 _MAX_BACKOFF = timedelta(hours=1)
 _ERROR_CHARS = 500
+_INBOX_COLUMNS = ("source", "identity", "subscription_id", "change_type", "resource", "payload", "status",
+                  "attempts", "locked_until", "error", "received_at", "processed_at")
+_INSERT_CHUNK = 500  # rows per INSERT: 6,000 bind parameters, well within SQLite's and PostgreSQL's limits
 #: Message fields kept in a processed item's payload: ids and times, never body, subject, mentions or attachments.
 KEPT_CONTENT_FIELDS = ("id", "replyToId", "etag", "messageType", "createdDateTime", "lastModifiedDateTime",
                        "lastEditedDateTime", "deletedDateTime")
@@ -97,25 +104,100 @@ def notification_identity(item: Mapping[str, Any], *, received_at: datetime | No
     return hashlib.sha256("|".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
 
 
-def store_notifications(session: Session, items: Sequence[Mapping[str, Any]]) -> StoreResult:
-    """Insert the items in one multi-row statement, skipping ones already stored, and commit."""
-    now = _utcnow()
+def inbox_rows(items: Iterable[Mapping[str, Any]], *, received_at: datetime) -> dict[str, dict[str, Any]]:
+    """The inbox row of each notification item, by identity (an item repeated in one delivery counts once)."""
     rows: dict[str, dict[str, Any]] = {}
     for item in items:
-        identity = notification_identity(item, received_at=now)
+        identity = notification_identity(item, received_at=received_at)
+        if identity in rows:
+            continue
         lifecycle = is_lifecycle(item)
         subscription = str(item.get("subscriptionId") or "")
-        rows.setdefault(identity, {
+        rows[identity] = {
             "source": "graph", "identity": identity, "subscription_id": subscription[:64] or None,
             "change_type": f"{LIFECYCLE_PREFIX}{item['lifecycleEvent']}" if lifecycle else str(item["changeType"]),
             "resource": str(item.get("resource") or f"subscriptions/{subscription}")[:1024],
             "payload": dict(item), "status": "pending", "attempts": 0, "locked_until": None, "error": None,
-            "received_at": now, "processed_at": None,
-        })
-    # One multi-row INSERT, compiled once and cached (see ingest.insert_new): the hot path's only statement.
-    stored = insert_new(session, InboxItem.__table__, list(rows.values()), conflict=("identity",))
+            "received_at": received_at, "processed_at": None,
+        }
+    return rows
+
+
+def insert_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Insert the inbox rows whose identity is not stored yet (no commit); returns the identities added."""
+    return _insert(session.connection(), rows, transaction=False)
+
+
+def insert_rows_autocommit(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Insert and commit the new rows on a connection in AUTOCOMMIT mode; returns the identities added."""
+    # Up to _INSERT_CHUNK rows are one statement, which is its own transaction: one round trip, no BEGIN/COMMIT.
+    return _insert(connection, rows, transaction=len(rows) > _INSERT_CHUNK)
+
+
+def _insert(connection: Connection, rows: Sequence[Mapping[str, Any]], *, transaction: bool) -> set[str]:
+    # The intake's hot path. SQLAlchemy compiles the statement once per dialect and row count (with the columns'
+    # conversions: JSON, UTC timestamps); the driver's cursor runs it, which costs a fraction of a Core or ORM
+    # execute.
+    dialect = connection.dialect
+    added: set[str] = set()
+    cursor = None
+    sql: str | None = None
+    params: Any = None
+    try:
+        cursor = connection.connection.cursor()
+        if transaction:
+            sql = "BEGIN"
+            cursor.execute(sql)
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            part = rows[start:start + _INSERT_CHUNK]
+            statement = _compiled_insert(dialect, len(part))
+            values = {f"{name}_{n}": convert(row[name]) if convert else row[name]
+                      for n, row in enumerate(part) for name, convert in statement.converters}
+            sql = statement.sql
+            params = tuple(values[name] for name in statement.positions) if statement.positions else values
+            cursor.execute(sql, params)
+            added.update(identity for (identity,) in cursor.fetchall())
+        if transaction:
+            sql, params = "COMMIT", None
+            cursor.execute(sql)
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, dialect.loaded_dbapi.Error) from exc
+    finally:
+        if cursor is not None:
+            cursor.close()
+    return added
+
+
+def store_notifications(session: Session, items: Sequence[Mapping[str, Any]]) -> StoreResult:
+    """Insert the items in one multi-row statement, skipping ones already stored, and commit."""
+    rows = inbox_rows(items, received_at=_utcnow())
+    added = insert_rows(session, list(rows.values()))
     session.commit()
-    return StoreResult(received=len(items), stored=stored)
+    return StoreResult(received=len(items), stored=len(added))
+
+
+@dataclass(frozen=True)
+class _CompiledInsert:
+    """INSERT … ON CONFLICT (identity) DO NOTHING RETURNING identity for some rows, as one dialect's driver takes it."""
+
+    sql: str
+    positions: tuple[str, ...] | None  # parameter order for positional drivers (SQLite); None: by name
+    converters: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # each column's bind conversion
+
+
+@lru_cache(maxsize=256)
+def _compiled_insert(dialect: Dialect, rows: int) -> _CompiledInsert:
+    # One multi-row statement reads the same on SQLite (≥ 3.35) and PostgreSQL; RETURNING says which rows were new.
+    table = InboxItem.__table__
+    groups = ", ".join("(" + ", ".join(f":{name}_{n}" for name in _INBOX_COLUMNS) + ")" for n in range(rows))
+    statement = text(f"INSERT INTO {table.name} ({', '.join(_INBOX_COLUMNS)}) VALUES {groups} "  # noqa: S608
+                     "ON CONFLICT (identity) DO NOTHING RETURNING identity").bindparams(
+        *(bindparam(f"{name}_{n}", type_=table.c[name].type) for n in range(rows) for name in _INBOX_COLUMNS))
+    compiled = statement.compile(dialect=dialect)
+    converters = tuple((name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+                       for name in _INBOX_COLUMNS)
+    return _CompiledInsert(compiled.string, tuple(compiled.positiontup) if compiled.positiontup else None,
+                           converters)
 
 
 def _claimable(now: datetime, lifecycle: bool) -> Any:
@@ -143,19 +225,26 @@ def claim_batch(session: Session, limit: int, *, worker_id: str, lease_seconds: 
     claimable = _claimable(now, lifecycle)
     take = {"status": "processing", "locked_until": lease, "attempts": InboxItem.attempts + 1}
     candidates = select(InboxItem.id).where(claimable).order_by(InboxItem.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        claimed = list(session.scalars(candidates.with_for_update(skip_locked=True)))
-        if claimed:
-            session.execute(update(InboxItem).where(InboxItem.id.in_(claimed)).values(**take)
-                            .execution_options(synchronize_session=False))
-    else:
-        claimed = []
-        for item_id in list(session.scalars(candidates)):
-            result = session.execute(update(InboxItem).where(InboxItem.id == item_id, claimable).values(**take)
-                                     .execution_options(synchronize_session=False))
-            if result.rowcount == 1:
-                claimed.append(item_id)
-    session.commit()
+
+    def claim() -> list[int]:
+        if session.get_bind().dialect.name == "postgresql":
+            claimed = list(session.scalars(candidates.with_for_update(skip_locked=True)))
+            if claimed:
+                session.execute(update(InboxItem).where(InboxItem.id.in_(claimed)).values(**take)
+                                .execution_options(synchronize_session=False))
+        else:
+            claimed = []
+            for item_id in list(session.scalars(candidates)):
+                result = session.execute(update(InboxItem).where(InboxItem.id == item_id, claimable).values(**take)
+                                         .execution_options(synchronize_session=False))
+                if result.rowcount == 1:
+                    claimed.append(item_id)
+        session.commit()
+        return claimed
+
+    # On SQLite the read that picks candidates cannot turn into a write once the webhook (or another worker)
+    # has written since: "database is locked" at once, whatever the busy timeout. Start again on a fresh snapshot.
+    claimed = with_retry(session, claim)
     if not claimed:
         return []
     log.debug("worker %s claimed %d inbox items", worker_id, len(claimed))
@@ -164,8 +253,8 @@ def claim_batch(session: Session, limit: int, *, worker_id: str, lease_seconds: 
 
 
 def process_item(session: Session, item: InboxItem, fetch_message: FetchMessage, *,
-                 corporate_texts: Sequence[str] = ()) -> IngestResult:
-    """Ingest the message an item is about, recompute the cohorts it concerns, mark it done (commits each step)."""
+                 corporate_texts: Sequence[str] = (), instance_path: str | Path | None = None) -> IngestResult:
+    """Ingest the message an item is about, recompute the people it concerns, mark it done (commits each step)."""
     if item.change_type.startswith(LIFECYCLE_PREFIX):
         raise ValueError("lifecycle items are for the subscription job, not for process_item")
     payload = item.payload or {}
@@ -177,32 +266,44 @@ def process_item(session: Session, item: InboxItem, fetch_message: FetchMessage,
         return IngestResult(None, ignored="unsupported_resource")
     if message is None:
         message = fetch_message(item.resource)
-    if message is None:
-        assert ref is not None
-        external_id = f"{ref.message_id}/{ref.reply_id}" if ref.reply_id else ref.message_id
-        result = ingest_deletion(session, source=TEAMS, external_id=external_id)
-    else:
-        channel = message.get("channelIdentity") or {}
-        team_id = ref.team_id if ref else str(channel.get("teamId") or "")
-        channel_id = ref.channel_id if ref else str(channel.get("channelId") or "")
-        result = ingest_channel_message(session, message, team_graph_id=team_id, channel_graph_id=channel_id,
-                                        corporate_texts=corporate_texts)
-    session.commit()  # the activity is durable before anything is derived from it
+    attempts = item.attempts
+
+    def ingest() -> IngestResult:
+        if message is None:
+            assert ref is not None
+            external_id = f"{ref.message_id}/{ref.reply_id}" if ref.reply_id else ref.message_id
+            result = ingest_deletion(session, source=TEAMS, external_id=external_id)
+        else:
+            channel = message.get("channelIdentity") or {}
+            team_id = ref.team_id if ref else str(channel.get("teamId") or "")
+            channel_id = ref.channel_id if ref else str(channel.get("channelId") or "")
+            result = ingest_channel_message(session, message, team_graph_id=team_id, channel_graph_id=channel_id,
+                                            corporate_texts=corporate_texts)
+        session.commit()  # the activity is durable before anything is derived from it
+        return result
+
+    # A write conflict (SQLite: another writer since our read) is retried at once: ingesting is idempotent, and
+    # backing the item off for half a minute would hold up the badge for nothing.
+    result = with_retry(session, ingest)
     # A retried item recomputes even when ingest found nothing new: its first attempt may have stored the rows
-    # and died before the recompute.
-    if result.changed or item.attempts > 1:
+    # and died before the recompute. Only the people the message bears on are replayed (see services.progress).
+    if result.changed or attempts > 1:
         for cohort_id in sorted(result.cohort_ids):
-            recompute_cohort(session, cohort_id)
+            recompute_people(session, cohort_id, result.people, instance_path=instance_path)
     _mark_done(session, item)
     return result
 
 
 def _mark_done(session: Session, item: InboxItem, *, note: str | None = None) -> None:
     """Done: the lease released and the message text removed from the stored payload; commits."""
-    item.status, item.locked_until, item.error = "done", None, note
-    item.processed_at = _utcnow()
-    item.payload = strip_content(item.payload or {})
-    session.commit()
+
+    def done() -> None:
+        item.status, item.locked_until, item.error = "done", None, note
+        item.processed_at = _utcnow()
+        item.payload = strip_content(item.payload or {})
+        session.commit()
+
+    with_retry(session, done)
 
 
 def strip_content(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -215,8 +316,10 @@ def strip_content(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def process_pending(session: Session, fetch_message: FetchMessage, *, limit: int = 100, worker_id: str = "worker",
-                    lease_seconds: int = DEFAULT_LEASE_SECONDS, corporate_texts: Sequence[str] = ()) -> ProcessResult:
+                    lease_seconds: int = DEFAULT_LEASE_SECONDS, corporate_texts: Sequence[str] = (),
+                    instance_path: str | Path | None = None) -> ProcessResult:
     """Claim a batch of change notifications and process each; a failing item is retried later, not lost."""
+    # instance_path: where admin-loaded programme files live (services.programmes).
     items = claim_batch(session, limit, worker_id=worker_id, lease_seconds=lease_seconds)
     done = retried = failed = 0
     for item in items:
@@ -226,7 +329,7 @@ def process_pending(session: Session, fetch_message: FetchMessage, *, limit: int
             failed += 1
             continue
         try:
-            process_item(session, item, fetch_message, corporate_texts=corporate_texts)
+            process_item(session, item, fetch_message, corporate_texts=corporate_texts, instance_path=instance_path)
             done += 1
         except Exception as exc:  # noqa: BLE001 - one bad item must not stop the batch; it is retried later
             session.rollback()

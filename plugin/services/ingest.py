@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from ..domain.classify import PostFeatures, classify_post
 from ..domain.text import parse_body, tokens
 from ..models import Activity, Channel, Cohort, Community, Enrolment, Person, Team
+from .library import corporate_library
 
 TEAMS, YAMMER = "teams", "yammer"
 #: Yammer message types that are not something a person wrote.
@@ -51,6 +52,8 @@ class IngestResult:
     deleted: int = 0
     ignored: str | None = None  # why the message was skipped: "not_a_message", "bot", "no_author"
     cohort_ids: frozenset[int] = frozenset()
+    #: Known people whose progress the message bears on: its author, whose post it answers, the reactors.
+    people: frozenset[int] = frozenset()
 
     @property
     def changed(self) -> bool:
@@ -292,13 +295,16 @@ def ingest_deletion(session: Session, *, source: str, external_id: str, at: date
         if reaction.deleted_at is None:
             reaction.deleted_at, deleted = at, deleted + 1
     session.flush()
-    return IngestResult(external_id, deleted=deleted, cohort_ids=affected_cohorts(session, people))
+    return IngestResult(external_id, deleted=deleted, cohort_ids=affected_cohorts(session, people),
+                        people=_known(people))
 
 
 # -- writing ----------------------------------------------------------------------------------------------------
 
 
 def _apply(session: Session, message: _Message, corporate_texts: Sequence[str]) -> IngestResult:
+    # Without an explicit library, posts are compared against the content library (services.library).
+    corporate_texts = corporate_texts or corporate_library(session)
     target = None
     if message.kind == "reply":
         target = session.scalar(select(Activity.author_id).where(
@@ -323,6 +329,7 @@ def _apply(session: Session, message: _Message, corporate_texts: Sequence[str]) 
             row = session.scalar(select(Activity).where(Activity.source == message.source,
                                                         Activity.external_id == message.external_id))
     if row is not None:
+        people |= {row.author_id, row.target_author_id}  # whoever the row credited so far, if that changes
         changes = _row_changes(row, message, target, corporate_texts)
         if "deleted_at" in changes:
             row.deleted_at = changes.pop("deleted_at")
@@ -343,8 +350,12 @@ def _apply(session: Session, message: _Message, corporate_texts: Sequence[str]) 
     session.flush()
     return IngestResult(
         message.external_id, inserted=inserted + reaction_counts[0], updated=updated + reaction_counts[1],
-        deleted=deleted + reaction_counts[2], cohort_ids=affected_cohorts(session, people),
+        deleted=deleted + reaction_counts[2], cohort_ids=affected_cohorts(session, people), people=_known(people),
     )
+
+
+def _known(people: Iterable[int | None]) -> frozenset[int]:
+    return frozenset(p for p in people if p is not None)
 
 
 def _row_changes(row: Activity, message: _Message, target: int | None,

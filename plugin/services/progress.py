@@ -5,18 +5,28 @@ are upserted, badges are inserted once (a unique constraint per person, badge an
 points ledger only ever gets correction entries for the difference between what the engine says and
 what the ledger already sums to. Two workers recomputing at once write the same keys, and the unique
 constraints turn the second write into a no-op, so nothing is counted twice.
+
+A participant's state depends only on the events that name them: their own posts, replies, reactions,
+evidence and check-ins, and the replies and reactions others gave to their posts (``target_author_id``;
+Conversation Starter counts the distinct repliers on one of *their* threads). Nothing stored is cohort-wide
+(team averages and rankings are read from the stored rows). So `recompute_people` replays only the people an
+event touches — its author and whose post it answered — and stores exactly what `recompute_cohort` would store
+for them at the same moment. What time alone changes (missions falling due or missed, risk) reaches everyone
+else at the next full recompute: the hourly job.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, Table, TextClause, bindparam, select, text
 from sqlalchemy.orm import Session, aliased
 
 from ..domain.badges import badges_to_revoke
@@ -39,12 +49,18 @@ from ..models import (
     PointsEntry,
     RiskAssessment,
 )
+from .ingest import insert_new
 from .programmes import ensure_badges, programme_for
 from .retry import with_retry
-from .upsert import insert_ignore, upsert
 
 PROGRAMME_PLACE = "programme-community"
 SYSTEM_REVOKE_REASON = "criteria no longer met"
+_PROGRESS: Table = MissionProgress.__table__  # type: ignore[assignment]
+_POINTS: Table = PointsEntry.__table__  # type: ignore[assignment]
+_AWARDS: Table = Award.__table__  # type: ignore[assignment]
+_RISK: Table = RiskAssessment.__table__  # type: ignore[assignment]
+#: Rows per statement: progress has 6 columns, so 500 rows stay far below SQLite's 32,766 bound parameters.
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -69,11 +85,20 @@ def cohort_calendar(cohort: Cohort) -> CohortCalendar:
 def recompute_cohort(session: Session, cohort_id: int, *, at: datetime | None = None,
                      instance_path: str | Path | None = None) -> RecomputeResult:
     """Recompute and store every participant's missions, points, badges and risk; commits (retried on conflict)."""
-    return with_retry(session, lambda: _recompute(session, cohort_id, at, instance_path))
+    return with_retry(session, lambda: _recompute(session, cohort_id, at, instance_path, None))
 
 
-def _recompute(session: Session, cohort_id: int, at: datetime | None,
-               instance_path: str | Path | None) -> RecomputeResult:
+def recompute_people(session: Session, cohort_id: int, person_ids: Iterable[int | None], *,
+                     at: datetime | None = None, instance_path: str | Path | None = None) -> RecomputeResult:
+    """Recompute and store only these participants' state (the others' rows stay untouched); commits."""
+    # People not (actively) enrolled in the cohort are skipped; a cohort that has ended is recomputed whole,
+    # so that freezing it stores everyone's final state.
+    people = frozenset(p for p in person_ids if p is not None)
+    return with_retry(session, lambda: _recompute(session, cohort_id, at, instance_path, people))
+
+
+def _recompute(session: Session, cohort_id: int, at: datetime | None, instance_path: str | Path | None,
+               only: frozenset[int] | None) -> RecomputeResult:
     cohort = session.get(Cohort, cohort_id)
     if cohort is None:
         raise LookupError(f"cohort {cohort_id} does not exist")
@@ -81,35 +106,41 @@ def _recompute(session: Session, cohort_id: int, at: datetime | None,
         return RecomputeResult(cohort_id, 0, 0, 0, 0, 0, frozen=True)
     at = at or datetime.now(UTC)
     calendar = cohort_calendar(cohort)
+    if calendar.is_frozen(at):
+        only = None
+    query = select(Enrolment).where(Enrolment.cohort_id == cohort.id, Enrolment.status == "active")
+    if only is not None:
+        query = query.where(Enrolment.person_id.in_(sorted(only)))
+    enrolments = list(session.scalars(query.order_by(Enrolment.id)))
+    if only is not None and not enrolments:
+        session.commit()  # ends the read transaction, as a recompute that wrote would
+        return RecomputeResult(cohort.id, 0, 0, 0, 0, 0, frozen=False)
     places = {PROGRAMME_PLACE: cohort.programme_place} if cohort.programme_place else {}
     engine = ProgrammeEngine(programme_for(cohort, instance_path), calendar, places=places)
-    enrolments = list(session.scalars(
-        select(Enrolment).where(Enrolment.cohort_id == cohort.id, Enrolment.status == "active")
-        .order_by(Enrolment.id)
-    ))
     for enrolment in enrolments:
         engine.enrol(enrolment.person_id, enrolled_at=enrolment.enrolled_at, intake=enrolment.intake or {})
     people = {e.person_id for e in enrolments}
-    applied = engine.apply_many(cohort_events(session, cohort, people, calendar))
+    applied = engine.apply_many(cohort_events(session, cohort, people, calendar, partial=only is not None))
 
     missions = {m.slug: m for m in session.scalars(select(Mission).where(Mission.cohort_id == cohort.id))}
     badges = ensure_badges(session)
-    # What is stored already, read once for the whole cohort (not once per participant).
-    saved = _Saved.load(session, cohort.id)
+    # What is stored already, read once for all of them (not once per participant).
+    saved = _Saved.load(session, cohort.id, people if only is not None else None)
     progress_rows, points_rows, award_rows, risk_rows = [], [], [], []
+    now = datetime.now(UTC)  # when ledger entries are written (`at` is the moment the state is judged at)
     revoked = 0
     for enrolment in enrolments:
         state = engine.snapshot(enrolment.person_id, at=at)
         progress_rows += _progress_rows(enrolment, state, missions, saved.completed, at)
-        points_rows += _points_rows(cohort.id, enrolment.person_id, state, saved.ledger[enrolment.person_id])
+        points_rows += _points_rows(cohort.id, enrolment.person_id, state, saved.ledger[enrolment.person_id], now)
         award_rows += _award_rows(cohort.id, enrolment.person_id, state, badges, saved.awards[enrolment.person_id], at)
         revoked += _revoke_awards(session, state, saved.awards[enrolment.person_id], at)
         risk_rows.append(_risk_row(enrolment, state, at))
-    upsert(session, MissionProgress, progress_rows, keys=("enrolment_id", "mission_id"),
-           update=("current", "target", "completed_at", "updated_at"))
-    points = insert_ignore(session, PointsEntry, points_rows)
-    awards = insert_ignore(session, Award, award_rows)
-    upsert(session, RiskAssessment, risk_rows, keys=("enrolment_id",), update=("score", "reasons", "computed_at"))
+    _upsert(session, _PROGRESS, progress_rows, keys=("enrolment_id", "mission_id"),
+            update=("current", "target", "completed_at", "updated_at"))
+    points = insert_new(session, _POINTS, points_rows, conflict=("cohort_id", "person_id", "source_key"))
+    awards = insert_new(session, _AWARDS, award_rows, conflict=("person_id", "badge_id", "cohort_id"))
+    _upsert(session, _RISK, risk_rows, keys=("enrolment_id",), update=("score", "reasons", "computed_at"))
     frozen = calendar.is_frozen(at)
     if frozen:
         cohort.frozen_at = calendar.frozen_at
@@ -117,28 +148,41 @@ def _recompute(session: Session, cohort_id: int, at: datetime | None,
     return RecomputeResult(cohort.id, len(enrolments), applied, points, awards, revoked, frozen)
 
 
-def cohort_events(session: Session, cohort: Cohort, people: set[int],
-                  calendar: CohortCalendar) -> Iterator[ActivityEvent]:
-    """Stream the engine's events for the cohort's participants from activity, evidence and check-ins."""
+def cohort_events(session: Session, cohort: Cohort, people: set[int], calendar: CohortCalendar, *,
+                  partial: bool = False) -> Iterator[ActivityEvent]:
+    """Stream the engine's events for these participants from activity, evidence and check-ins.
+
+    ``partial``: `people` is a few of the cohort's participants (evidence and check-ins are then read for them
+    only); otherwise it is all of them.
+    """
     if not people:
         return
     start, end = calendar.day_start(0) - timedelta(days=1), calendar.frozen_at
     channel, community = aliased(Channel), aliased(Community)
+    # Plain columns, not Activity objects: building ORM instances cost more than the engine's replay.
     rows = session.execute(
-        select(Activity, channel.graph_id, community.yammer_group_id)
+        select(*_EVENT_COLUMNS, channel.graph_id.label("channel_graph_id"),
+               community.yammer_group_id.label("community_group_id"))
         .outerjoin(channel, Activity.channel_id == channel.id)
         .outerjoin(community, Activity.community_id == community.id)
         .where(Activity.deleted_at.is_(None), Activity.occurred_at >= start, Activity.occurred_at < end,
                (Activity.author_id.in_(people)) | (Activity.target_author_id.in_(people)))
         .execution_options(yield_per=2000)
     )
-    for activity, channel_id, community_id in rows:
-        yield from activity_events(activity, channel_id or community_id, people)
-    yield from _evidence_events(session, cohort)
-    yield from _checkin_events(session, cohort)
+    for row in rows:
+        yield from activity_events(row, row.channel_graph_id or row.community_group_id, people)
+    only = people if partial else None
+    yield from _evidence_events(session, cohort, only)
+    yield from _checkin_events(session, cohort, only)
 
 
-def activity_events(activity: Activity, place_id: str | None, people: set[int]) -> Iterator[ActivityEvent]:
+_EVENT_COLUMNS = (Activity.source, Activity.external_id, Activity.kind, Activity.author_id, Activity.target_author_id,
+                  Activity.occurred_at, Activity.thread_external_id, Activity.knowledge_sharing, Activity.broadcast,
+                  Activity.own_words, Activity.topics, Activity.content_hash)
+
+
+def activity_events(activity: Activity | Row[Any], place_id: str | None,
+                    people: set[int]) -> Iterator[ActivityEvent]:
     """The events one activity row means for the participants involved (author and, for responses, target)."""
     event_id = f"{activity.source}:{activity.external_id}"
     author, target = activity.author_id, activity.target_author_id
@@ -160,24 +204,27 @@ def activity_events(activity: Activity, place_id: str | None, people: set[int]) 
         yield ActivityEvent(f"{event_id}:received", target, received, from_person_id=author, **common)
 
 
-def _evidence_events(session: Session, cohort: Cohort) -> Iterator[ActivityEvent]:
-    rows = session.execute(
+def _of_people(query: Select, people: set[int] | None) -> Select:
+    """`query` (joined to Enrolment) limited to these people; None means everyone."""
+    return query if people is None else query.where(Enrolment.person_id.in_(sorted(people)))
+
+
+def _evidence_events(session: Session, cohort: Cohort, people: set[int] | None) -> Iterator[ActivityEvent]:
+    rows = session.execute(_of_people(
         select(Evidence, Enrolment.person_id, Mission.slug)
         .join(Enrolment, Evidence.enrolment_id == Enrolment.id).join(Mission, Evidence.mission_id == Mission.id)
-        .where(Enrolment.cohort_id == cohort.id, Evidence.status == "approved")
-    )
+        .where(Enrolment.cohort_id == cohort.id, Evidence.status == "approved"), people))
     for evidence, person_id, slug in rows:
         metrics = tuple(sorted((k, int(v)) for k, v in (evidence.figures or {}).items()))
         yield ActivityEvent(f"evidence:{evidence.id}", person_id, Kind.EVIDENCE_APPROVED,
                             occurred_at=evidence.submitted_at, mission_slug=slug, url=evidence.url, metrics=metrics)
 
 
-def _checkin_events(session: Session, cohort: Cohort) -> Iterator[ActivityEvent]:
-    rows = session.execute(
+def _checkin_events(session: Session, cohort: Cohort, people: set[int] | None) -> Iterator[ActivityEvent]:
+    rows = session.execute(_of_people(
         select(CheckIn, Enrolment.person_id, Mission.slug)
         .join(Enrolment, CheckIn.enrolment_id == Enrolment.id).outerjoin(Mission, CheckIn.mission_id == Mission.id)
-        .where(Enrolment.cohort_id == cohort.id)
-    )
+        .where(Enrolment.cohort_id == cohort.id), people))
     for checkin, person_id, slug in rows:
         yield ActivityEvent(f"checkin:{checkin.id}", person_id, Kind.CHECKIN, occurred_at=checkin.created_at,
                             mission_slug=slug)
@@ -192,25 +239,55 @@ class _Saved:
     awards: defaultdict[int, dict[str, Award]]  # person -> badge slug -> award
 
     @classmethod
-    def load(cls, session: Session, cohort_id: int) -> _Saved:
-        """Three queries for the whole cohort."""
+    def load(cls, session: Session, cohort_id: int, people: set[int] | None = None) -> _Saved:
+        """Three queries for the whole cohort, or for these of its participants."""
+        ids = sorted(people) if people is not None else None
         completed = {
-            (enrolment_id, mission_id): done for enrolment_id, mission_id, done in session.execute(
+            (enrolment_id, mission_id): done for enrolment_id, mission_id, done in session.execute(_of_people(
                 select(MissionProgress.enrolment_id, MissionProgress.mission_id, MissionProgress.completed_at)
-                .join(Enrolment, MissionProgress.enrolment_id == Enrolment.id).where(Enrolment.cohort_id == cohort_id))
+                .join(Enrolment, MissionProgress.enrolment_id == Enrolment.id).where(Enrolment.cohort_id == cohort_id),
+                people))
         }
         ledger: defaultdict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+        entries = select(PointsEntry.person_id, PointsEntry.source_key, PointsEntry.amount).where(
+            PointsEntry.cohort_id == cohort_id)
         for person_id, key, amount in session.execute(
-            select(PointsEntry.person_id, PointsEntry.source_key, PointsEntry.amount)
-            .where(PointsEntry.cohort_id == cohort_id)
+            entries if ids is None else entries.where(PointsEntry.person_id.in_(ids))
         ):
             base = key.rsplit("#", 1)[0]
-            total, entries = ledger[person_id].get(base, (0, 0))
-            ledger[person_id][base] = (total + amount, entries + 1)
+            total, count = ledger[person_id].get(base, (0, 0))
+            ledger[person_id][base] = (total + amount, count + 1)
         awards: defaultdict[int, dict[str, Award]] = defaultdict(dict)
-        for award, slug in session.execute(select(Award, Badge.slug).join(Badge).where(Award.cohort_id == cohort_id)):
+        held = select(Award, Badge.slug).join(Badge).where(Award.cohort_id == cohort_id)
+        for award, slug in session.execute(held if ids is None else held.where(Award.person_id.in_(ids))):
             awards[award.person_id][slug] = award
         return cls(completed, ledger, awards)
+
+
+def _upsert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, keys: tuple[str, ...],
+            update: tuple[str, ...]) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET the `update` columns, in multi-row statements."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    for start in range(0, len(rows), _CHUNK):
+        part = rows[start:start + _CHUNK]
+        params = {f"{name}_{n}": row[name] for n, row in enumerate(part) for name in columns}
+        session.execute(_upsert_sql(table, columns, keys, update, len(part)), params)
+
+
+@lru_cache(maxsize=64)
+def _upsert_sql(table: Table, columns: tuple[str, ...], keys: tuple[str, ...], update: tuple[str, ...],
+                rows: int) -> TextClause:
+    # SQLAlchemy does not cache the dialects' ON CONFLICT constructs: compiling 500 rows of progress took longer
+    # than the engine's whole replay. This text reads the same on SQLite and PostgreSQL and is compiled once per
+    # shape (see ingest.insert_new); typed bind parameters keep the columns' conversions (JSON, UTC timestamps).
+    groups = ", ".join("(" + ", ".join(f":{name}_{n}" for name in columns) + ")" for n in range(rows))
+    assignments = ", ".join(f"{name} = excluded.{name}" for name in update)
+    statement = text(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {groups} "  # noqa: S608 - names only
+                     f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {assignments}")
+    return statement.bindparams(*(bindparam(f"{name}_{n}", type_=table.c[name].type)
+                                  for n in range(rows) for name in columns))
 
 
 def _progress_rows(enrolment: Enrolment, state: PersonState, missions: dict[str, Mission],
@@ -228,7 +305,8 @@ def _progress_rows(enrolment: Enrolment, state: PersonState, missions: dict[str,
     return rows
 
 
-def _points_rows(cohort_id: int, person_id: int, state: PersonState, have: dict[str, tuple[int, int]]) -> list[dict]:
+def _points_rows(cohort_id: int, person_id: int, state: PersonState, have: dict[str, tuple[int, int]],
+                 now: datetime) -> list[dict]:
     """Corrections so the ledger sums to what the engine says, per (day, action) and per mission."""
     wanted: dict[str, tuple[int, str]] = {
         f"day:{day}:{action}": (points, str(action)) for day, action, points in state.day_points if points
@@ -242,7 +320,7 @@ def _points_rows(cohort_id: int, person_id: int, state: PersonState, have: dict[
         total, entries = have.get(base, (0, 0))
         if amount != total:
             rows.append({"cohort_id": cohort_id, "person_id": person_id, "amount": amount - total,
-                         "source_key": f"{base}#{entries}", "reason": reason})
+                         "source_key": f"{base}#{entries}", "reason": reason, "created_at": now})
     return rows
 
 
@@ -250,7 +328,7 @@ def _award_rows(cohort_id: int, person_id: int, state: PersonState, badges: dict
                 current: dict[str, Award], at: datetime) -> list[dict]:
     return [
         {"public_id": str(uuid.uuid4()), "person_id": person_id, "badge_id": badges[slug].id,
-         "cohort_id": cohort_id, "awarded_at": at}
+         "cohort_id": cohort_id, "awarded_at": at, "public": False}
         for slug in sorted(state.badges) if slug in badges and slug not in current
     ]
 

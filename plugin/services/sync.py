@@ -11,7 +11,8 @@ reason.
 Backfill: a first walk starts from scratch with ``$filter=lastModifiedDateTime gt <backfill_from>`` (fewer
 pages) and ignores messages created before ``backfill_from`` (a cohort's start minus its baseline weeks); the
 floor is kept in ``SyncState.backfilled_from``, and a later cohort asking for an earlier floor re-walks the
-channel once. Cohorts touched by ingested messages are recomputed once per sync, not per message.
+channel once. Cohorts touched by ingested messages are recomputed once per sync, not per message, and only for
+the people those messages bear on (``services.progress.recompute_people``).
 
 Budget (DESIGN §5): delta pages of 50 root messages with ``$expand=replies`` put 1,000 new posts in 20 requests.
 """
@@ -31,7 +32,7 @@ from ..adapters.graph import DeltaPage, GraphClient, GraphError, flatten, parse_
 from ..adapters.yammer import TokenProvider, YammerClient, parse_yammer_datetime
 from ..models import Channel, Cohort, CohortCommunity, CohortTeam, Community, SyncState, Team
 from . import ingest
-from .progress import cohort_calendar, recompute_cohort
+from .progress import cohort_calendar, recompute_people
 from .subscriptions import renew_due, subscribe_cohort
 from .upsert import insert_ignore
 
@@ -54,6 +55,8 @@ class SyncResult:
     complete: bool = False
     restarted: bool = False
     cohort_ids: set[int] = field(default_factory=set)
+    #: People whose progress the committed pages bear on.
+    people: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -91,7 +94,7 @@ def sync_channel(
     finally:
         # Also after a failure: the committed pages' cohorts are not read again by the resumed walk.
         if recompute:
-            _recompute(session, result.cohort_ids)
+            _recompute(session, result.cohort_ids, result.people)
     return result
 
 
@@ -115,6 +118,7 @@ def _walk_channel(
         pages = _delta_pages(graph, team_graph_id, channel_graph_id, link, floor, result)
         for page in pages:
             touched: set[int] = set()
+            people: set[int] = set()
             for root in page.messages:
                 for message in flatten(root):
                     if _too_old(message.get("createdDateTime"), floor, parse_graph_datetime):
@@ -125,6 +129,7 @@ def _walk_channel(
                         corporate_texts=corporate_texts,
                     )
                     touched |= outcome.cohort_ids
+                    people |= outcome.people
                     result.ingested += 1
             state.delta_link = page.resume_link
             state.backfilled_from = floor
@@ -133,6 +138,7 @@ def _walk_channel(
             session.commit()  # the page's rows and the link past them, in one transaction
             result.pages += 1
             result.cohort_ids |= touched
+            result.people |= people
         result.complete = True
     except BaseException:
         session.rollback()
@@ -226,7 +232,8 @@ def sync_cohort(
     finally:
         outcome.requests = getattr(graph, "request_count", 0) - before
         cohorts = set().union(*(place.cohort_ids for place in outcome.places))
-        outcome.recomputed = _recompute(session, cohorts)
+        people = set().union(*(place.people for place in outcome.places))
+        outcome.recomputed = _recompute(session, cohorts, people)
     return outcome
 
 
@@ -249,7 +256,7 @@ def sync_community(
         _walk_community(session, yammer, community, token_provider, result, backfill_from, tuple(corporate_texts))
     finally:
         if recompute:
-            _recompute(session, result.cohort_ids)
+            _recompute(session, result.cohort_ids, result.people)
     return result
 
 
@@ -274,6 +281,7 @@ def _walk_community(
                                       token_provider=token_provider)
         for page in pages:
             touched: set[int] = set()
+            people: set[int] = set()
             reached_floor = False
             for message in page.messages:
                 walk_newest = _max_id(walk_newest, str(message["id"]))
@@ -289,6 +297,7 @@ def _walk_community(
                     corporate_texts=corporate_texts, **options,
                 )
                 touched |= outcome.cohort_ids
+                people |= outcome.people
                 result.ingested += 1
             done = reached_floor or not page.older_available
             if done:
@@ -300,6 +309,7 @@ def _walk_community(
             session.commit()
             result.pages += 1
             result.cohort_ids |= touched
+            result.people |= people
             if done:
                 break  # older pages lie below the floor (ids grow with time)
         result.complete = True
@@ -348,12 +358,14 @@ def _too_old(value: Any, floor: datetime | None, parse: Callable[[str], datetime
         return False
 
 
-def _recompute(session: Session, cohort_ids: Iterable[int]) -> set[int]:
-    """Recompute each affected cohort once (a failure is logged: the next sync or nightly run catches up)."""
+def _recompute(session: Session, cohort_ids: Iterable[int], people: Iterable[int]) -> set[int]:
+    """Recompute each affected cohort's affected people once (a failure is logged: the next sync or the hourly
+    full recompute catches up)."""
     done: set[int] = set()
+    people = frozenset(people)
     for cohort_id in sorted(set(cohort_ids)):
         try:
-            recompute_cohort(session, cohort_id)
+            recompute_people(session, cohort_id, people)
             done.add(cohort_id)
         except Exception:  # one cohort's failure must not hide the sync's own outcome
             session.rollback()

@@ -23,7 +23,7 @@ from plugin.services.inbox import (
     store_notifications,
 )
 from plugin.services.ingest import ingest_channel_message, ingest_community_message, parse_time
-from plugin.services.progress import recompute_cohort
+from plugin.services.progress import recompute_cohort, recompute_people
 from tests.factories import make_person, make_team
 from tests.integration.ingest_fixtures import (
     IN_WEEK_1,
@@ -306,8 +306,8 @@ def no_fetch(resource: str) -> None:
 
 def test_processing_ingests_recomputes_and_strips_the_text(session, monkeypatch):
     cohort, (ann, _bob) = setup_cohort(session)
-    monkeypatch.setattr(inbox_service, "recompute_cohort",
-                        lambda s, cohort_id: recompute_cohort(s, cohort_id, at=LATER))
+    monkeypatch.setattr(inbox_service, "recompute_people",
+                        lambda s, cohort_id, people, **kw: recompute_people(s, cohort_id, people, at=LATER))
     store_notifications(session, [notification(chat_message("1700000002000", ann.entra_oid, KNOWLEDGE_HTML))])
 
     result = process_pending(session, no_fetch)
@@ -323,8 +323,8 @@ def test_processing_ingests_recomputes_and_strips_the_text(session, monkeypatch)
 
 def test_a_crash_after_ingest_loses_nothing_and_counts_nothing_twice(session, monkeypatch):
     cohort, (ann, bob) = setup_cohort(session)
-    monkeypatch.setattr(inbox_service, "recompute_cohort",
-                        lambda s, cohort_id: recompute_cohort(s, cohort_id, at=LATER))
+    monkeypatch.setattr(inbox_service, "recompute_people",
+                        lambda s, cohort_id, people, **kw: recompute_people(s, cohort_id, people, at=LATER))
     message = chat_message("1700000003000", ann.entra_oid, KNOWLEDGE_HTML, reactions=[reaction(bob.entra_oid)])
     store_notifications(session, [notification(message)])
     real_mark_done = inbox_service._mark_done
@@ -363,13 +363,13 @@ def test_a_crash_before_the_recompute_is_repaired_by_the_retry(session, monkeypa
     cohort, (ann, _bob) = setup_cohort(session)
     calls: list[int] = []
 
-    def recompute(s: Session, cohort_id: int) -> Any:
+    def recompute(s: Session, cohort_id: int, people: Any, **_options: Any) -> Any:
         calls.append(cohort_id)
         if len(calls) == 1:
             raise RuntimeError("database hiccup")
-        return recompute_cohort(s, cohort_id, at=LATER)
+        return recompute_people(s, cohort_id, people, at=LATER)
 
-    monkeypatch.setattr(inbox_service, "recompute_cohort", recompute)
+    monkeypatch.setattr(inbox_service, "recompute_people", recompute)
     store_notifications(session, [notification(chat_message("1700000004000", ann.entra_oid, KNOWLEDGE_HTML))])
     first = process_pending(session, no_fetch)
     assert (first.done, first.retried) == (0, 1)

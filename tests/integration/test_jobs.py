@@ -113,3 +113,19 @@ def test_the_demo_runs_the_background_jobs_in_its_own_process(tmp_path, monkeypa
         app.extensions["db.engine"].dispose()
     assert "demo worker: 2 thread(s)" in out
     assert stopped, "Ctrl+C must still stop the demo although Huey's threads run inside it"
+
+
+def test_the_webhook_job_can_be_queued_on_the_configured_queue(tmp_path, monkeypatch):
+    """Queueing inbox processing works on Redis too (Huey's Redis storage refuses task priorities)."""
+    url = f"sqlite:///{tmp_path / 'ambassador.db'}"
+    monkeypatch.setenv("AMBASSADOR_DEMO", "1")
+    monkeypatch.setenv("DATABASE_URL", url)
+    app = create_app()
+    huey = app.extensions["huey"]
+    huey.flush()
+    try:
+        app.extensions["tasks"]["process_inbox"]()
+        assert huey.pending_count() == 1
+    finally:
+        huey.flush()
+        app.extensions["db.engine"].dispose()

@@ -1,6 +1,6 @@
 """Delta sync of Teams channels and Viva Engage communities against the emulators mounted in the test app.
 
-Uses the real ``services.ingest`` (Activity rows) and ``services.progress.recompute_cohort``. Requests are
+Uses the real ``services.ingest`` (Activity rows) and ``services.progress.recompute_people``. Requests are
 counted twice: by the client (every attempt that left it) and by the emulator's request log.
 """
 
@@ -238,13 +238,13 @@ def test_sync_cohort_covers_every_channel_and_recomputes_once(world: GraphWorld,
     too_old = world.scenario.post(world.team, world.channel, world.authors[0], "<p>Before the baseline</p>",
                                   at=floor - timedelta(days=7))
     recomputed: list[int] = []
-    real = sync_service.recompute_cohort
+    real = sync_service.recompute_people
 
-    def spy(session_: Session, cohort_id: int) -> Any:
+    def spy(session_: Session, cohort_id: int, people: Any) -> Any:
         recomputed.append(cohort_id)
-        return real(session_, cohort_id)
+        return real(session_, cohort_id, people)
 
-    monkeypatch.setattr(sync_service, "recompute_cohort", spy)
+    monkeypatch.setattr(sync_service, "recompute_people", spy)
     outcome = sync_cohort(session, world.graph, cohort.id)
 
     assert outcome.errors == {} and len(outcome.places) == 3 and outcome.ingested == 3 * 40
