@@ -23,7 +23,7 @@ from plugin.models import (
     RiskAssessment,
 )
 from plugin.services.programmes import copy_missions, programme_for
-from plugin.services.progress import recompute_cohort
+from plugin.services.progress import recompute_cohort, recompute_people
 from tests.factories import make_activity, make_cohort, make_enrolment, make_person
 
 START = date(2026, 9, 7)  # a Monday
@@ -188,3 +188,38 @@ def test_two_concurrent_workers_never_duplicate_points_or_awards(engine):
             cleanup.execute(delete(Activity).where(Activity.author_id.in_(person_ids)))
             cleanup.execute(delete(Person).where(Person.id.in_(person_ids)))
             cleanup.commit()
+
+
+def progress_rows_of(session: Session, person: Person) -> int:
+    return session.scalar(select(func.count()).select_from(MissionProgress).join(
+        Enrolment, MissionProgress.enrolment_id == Enrolment.id).where(Enrolment.person_id == person.id))
+
+
+def test_recomputing_some_people_leaves_the_others_alone(session):
+    cohort, (ann, bob) = setup_cohort(session)
+    knowledge_post(session, ann, "6000")
+    knowledge_post(session, bob, "6001")
+    outsider = make_person(session)  # not in the cohort: asking for them changes nothing
+
+    result = recompute_people(session, cohort.id, [ann.id, outsider.id, None], at=LATER)
+
+    assert result.participants == 1 and "first-share" in badges_of(session, ann)
+    assert progress_rows_of(session, ann) > 0 and points_of(session, cohort, ann) > 0
+    assert progress_rows_of(session, bob) == 0 and points_of(session, cohort, bob) == 0
+    assert badges_of(session, bob) == set()
+    assert recompute_people(session, cohort.id, [outsider.id], at=LATER).participants == 0
+
+    recompute_cohort(session, cohort.id, at=LATER)  # the hourly safety net reaches bob, and ann stays as she was
+    assert "first-share" in badges_of(session, bob) and points_of(session, cohort, bob) > 0
+    again = recompute_people(session, cohort.id, [ann.id], at=LATER)
+    assert (again.points_entries, again.awards) == (0, 0)
+
+
+def test_recomputing_some_people_after_the_end_freezes_everyone(session):
+    cohort, (ann, bob) = setup_cohort(session)
+    knowledge_post(session, bob, "7000")
+
+    result = recompute_people(session, cohort.id, [ann.id], at=datetime(2026, 12, 1, tzinfo=UTC))
+
+    assert result.frozen and result.participants == 2 and cohort.frozen_at is not None
+    assert "first-share" in badges_of(session, bob)  # his final state was stored too
