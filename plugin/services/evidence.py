@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..domain.engine import ProgrammeEngine
 from ..domain.messages import N_
 from ..domain.missions import MISSION_TYPES, Source, check_evidence_url
 from ..domain.programme import Mission as ProgrammeMission
@@ -29,7 +28,7 @@ from .intake import MAX_FIGURE
 from .participation import require_active
 from .people import Caller
 from .programmes import programme_for
-from .progress import PROGRAMME_PLACE, cohort_calendar, cohort_events
+from .progress import cohort_calendar, person_state
 from .refusal import Refused
 from .retry import with_retry
 
@@ -198,12 +197,7 @@ def _check_open(session: Session, cohort: Cohort, enrolment: Enrolment, programm
     calendar = cohort_calendar(cohort)
     if cohort.frozen_at is not None or calendar.is_frozen(at):
         raise Refused("conflict", "cohort_finished", N_("The programme has ended; results no longer change."))
-    places = {PROGRAMME_PLACE: cohort.programme_place} if cohort.programme_place else {}
-    engine = ProgrammeEngine(programme, calendar, places=places)
-    person_id = enrolment.person_id
-    engine.enrol(person_id, enrolled_at=enrolment.enrolled_at, intake=enrolment.intake or {})
-    engine.apply_many(e for e in cohort_events(session, cohort, {person_id}, calendar) if e.person_id == person_id)
-    state = next(m for m in engine.snapshot(person_id, at=at).missions if m.slug == slug)
+    state = next(m for m in person_state(session, cohort, enrolment, programme, at=at).missions if m.slug == slug)
     if state.status == "done":
         raise Refused("conflict", "mission_done", N_("This mission is already done."), field="mission")
     if state.status == "locked":

@@ -11,12 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain.badges import BADGES
-from ..domain.engine import ProgrammeEngine
 from ..domain.ranking import Standing, near_me, pseudonym_numbers, rank
 from ..models import Award, Badge, Cohort, Enrolment, Person, PointsEntry
 from . import evidence, intake, participation, settings
 from .programmes import programme_for
-from .progress import PROGRAMME_PLACE, cohort_calendar, cohort_events
+from .progress import cohort_calendar, person_state
 
 
 class NotEnrolled(LookupError):
@@ -79,11 +78,7 @@ def my_programme(session: Session, person_id: int, *, locale: str, at: datetime 
     cohort = session.get(Cohort, enrolment.cohort_id)
     programme = programme_for(cohort, instance_path)
     calendar = cohort_calendar(cohort)
-    places = {PROGRAMME_PLACE: cohort.programme_place} if cohort.programme_place else {}
-    engine = ProgrammeEngine(programme, calendar, places=places)
-    engine.enrol(person_id, enrolled_at=enrolment.enrolled_at, intake=enrolment.intake or {})
-    engine.apply_many(e for e in cohort_events(session, cohort, {person_id}, calendar) if e.person_id == person_id)
-    state = engine.snapshot(person_id, at=at)
+    state = person_state(session, cohort, enrolment, programme, at=at)
     week = min(max(calendar.week_of(at), 0), cohort.weeks)
 
     weeks = [{"number": w.number, "title": w.title.get(locale), "current": w.number == week,

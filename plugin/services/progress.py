@@ -33,6 +33,7 @@ from ..domain.badges import badges_to_revoke
 from ..domain.calendar import CohortCalendar
 from ..domain.engine import PersonState, ProgrammeEngine
 from ..domain.events import ActivityEvent, Kind
+from ..domain.programme import Programme
 from ..models import (
     Activity,
     AuditEntry,
@@ -146,6 +147,19 @@ def _recompute(session: Session, cohort_id: int, at: datetime | None, instance_p
         cohort.frozen_at = calendar.frozen_at
     session.commit()
     return RecomputeResult(cohort.id, len(enrolments), applied, points, awards, revoked, frozen)
+
+
+def person_state(session: Session, cohort: Cohort, enrolment: Enrolment, programme: Programme, *,
+                 at: datetime) -> PersonState:
+    """One participant's state at `at`, replayed from their own events only (reads, never writes)."""
+    calendar = cohort_calendar(cohort)
+    places = {PROGRAMME_PLACE: cohort.programme_place} if cohort.programme_place else {}
+    engine = ProgrammeEngine(programme, calendar, places=places)
+    person_id = enrolment.person_id
+    engine.enrol(person_id, enrolled_at=enrolment.enrolled_at, intake=enrolment.intake or {})
+    engine.apply_many(e for e in cohort_events(session, cohort, {person_id}, calendar, partial=True)
+                      if e.person_id == person_id)
+    return engine.snapshot(person_id, at=at)
 
 
 def cohort_events(session: Session, cohort: Cohort, people: set[int], calendar: CohortCalendar, *,

@@ -3,7 +3,10 @@
  * nominations and recognitions, the group's set-up and the programme files. Everything comes from
  * GET /api/coach (one request) plus the evidence queue; every change is a small JSON request.
  */
-import {$, TabProblem, api, fillList, formatDate, formatNumber, fromTemplate, lang, run, t, tn} from "./common.js";
+import {
+  $, TabProblem, api, fillList, formatDate, formatNumber, fromTemplate, lang, run, say, showFieldProblem, t,
+  tn, whileBusy,
+} from "./common.js";
 
 const DAY = {day: "numeric", month: "long", year: "numeric"};
 const MOMENT = {day: "numeric", month: "short", hour: "2-digit", minute: "2-digit"};
@@ -33,46 +36,9 @@ function listItem(text) {
   return item;
 }
 
-function say(element, text, kind) {
-  element.textContent = text || "";
-  element.dataset.kind = kind || "";
-}
-
-/** The message of a failed request: the API's own words when it gave some. */
-function problemText(error) {
-  return (error instanceof TabProblem && error.detail && error.detail.message) || t("save_failed");
-}
-
-/** Mark the field the API named as wrong; returns whether it found one. */
-function showFieldProblem(form, prefix, error) {
-  form.querySelectorAll(".field-error").forEach((p) => { p.hidden = true; });
-  form.querySelectorAll("[aria-invalid]").forEach((input) => input.removeAttribute("aria-invalid"));
-  const field = error instanceof TabProblem && error.detail ? error.detail.field : null;
-  const problem = field ? $(`${prefix}-${field}-problem`) : null;
-  if (!problem) return false;
-  problem.textContent = problemText(error);
-  problem.hidden = false;
-  const input = form.querySelector(`[name="${field}"]`);
-  if (input) {
-    input.setAttribute("aria-invalid", "true");
-    input.focus();
-  }
-  return true;
-}
-
-/** Run `work` with the form's buttons disabled; its TabProblem ends up in `status`. */
-async function busy(form, status, work) {
-  const buttons = Array.from(form.querySelectorAll("button"));
-  buttons.forEach((b) => { b.disabled = true; });
-  say(status, t("saving"));
-  try {
-    await work();
-  } catch (error) {
-    if (!(error instanceof TabProblem)) console.warn("Ambassador coach:", error);
-    say(status, problemText(error), "error");
-  } finally {
-    buttons.forEach((b) => { b.disabled = false; });
-  }
+/** Run a coach form's request (buttons off, "Saving…", the API's complaint on failure). */
+function busy(form, status, work) {
+  return whileBusy(form, status, {pending: "saving"}, work);
 }
 
 function shortDate(value) {

@@ -240,3 +240,50 @@ export function run(load) {
   attempt();
   return attempt;
 }
+
+// ---- forms ----
+/** Put a status line on `element`; `kind` ("done", "error") styles it. */
+export function say(element, text, kind) {
+  element.textContent = text || "";
+  element.dataset.kind = kind || "";
+}
+
+/** The message of a failed request: the API's own words when it gave some, else the page's text `fallback`. */
+export function problemText(error, fallback = "save_failed") {
+  return (error instanceof TabProblem && error.detail && error.detail.message) || t(fallback);
+}
+
+/** Show the API's complaint next to the field it names (`<prefix>-<field>-problem`); false when it names none
+ *  on this form. `error` null only clears earlier complaints. */
+export function showFieldProblem(form, prefix, error, fallback = "save_failed") {
+  form.querySelectorAll(".field-error").forEach((p) => { p.hidden = true; });
+  form.querySelectorAll("[aria-invalid]").forEach((input) => input.removeAttribute("aria-invalid"));
+  const field = error instanceof TabProblem && error.detail ? error.detail.field : null;
+  const problem = field ? $(`${prefix}-${field}-problem`) : null;
+  if (!problem) return false;
+  problem.textContent = problemText(error, fallback);
+  problem.hidden = false;
+  const input = form.querySelector(`[name="${field}"]`) || form.querySelector("select");
+  if (input) {
+    input.setAttribute("aria-invalid", "true");
+    input.focus();
+  }
+  return true;
+}
+
+/** Run `work` with the form's buttons disabled and `status` saying the text `pending`; a failure is shown next
+ *  to the field it names (when `prefix` is given) or in `status`. */
+export async function whileBusy(form, status, {pending, fallback = "save_failed", prefix = null}, work) {
+  const buttons = Array.from(form.querySelectorAll("button"));
+  buttons.forEach((b) => { b.disabled = true; });
+  say(status, t(pending));
+  try {
+    await work();
+  } catch (error) {
+    if (!(error instanceof TabProblem)) console.warn("Ambassador:", error);
+    if (prefix && showFieldProblem(form, prefix, error, fallback)) say(status, "");
+    else say(status, problemText(error, fallback), "error");
+  } finally {
+    buttons.forEach((b) => { b.disabled = false; });
+  }
+}

@@ -3,7 +3,10 @@
  * optionally posted in the channel) and the team's nominations. Colleagues who are not the lead see a note
  * that the progress is for leads and, when they take part, a form to nominate a colleague.
  */
-import {$, TabProblem, api, fillList, formatDate, formatNumber, fromTemplate, run, t} from "./common.js";
+import {
+  $, TabProblem, api, fillList, formatDate, formatNumber, fromTemplate, problemText, run, say, showFieldProblem, t,
+  whileBusy,
+} from "./common.js";
 
 let board = null; // GET /api/teams/<id>/recognitions
 let teamId = null;
@@ -39,45 +42,8 @@ function render(summary) {
 }
 
 // ---- forms ----
-function say(element, text, kind) {
-  element.textContent = text || "";
-  element.dataset.kind = kind || "";
-}
-
-function problemText(error) {
-  return (error instanceof TabProblem && error.detail && error.detail.message) || t("send_failed");
-}
-
-/** Show the API's complaint next to the field it names; false when it names none on this form. */
-function fieldProblem(form, prefix, error) {
-  form.querySelectorAll(".field-error").forEach((p) => { p.hidden = true; });
-  form.querySelectorAll("[aria-invalid]").forEach((input) => input.removeAttribute("aria-invalid"));
-  const field = error instanceof TabProblem && error.detail ? error.detail.field : null;
-  const problem = field ? $(`${prefix}-${field}-problem`) : null;
-  if (!problem) return false;
-  problem.textContent = problemText(error);
-  problem.hidden = false;
-  const input = form.querySelector(`[name="${field}"]`) || form.querySelector("select");
-  if (input) {
-    input.setAttribute("aria-invalid", "true");
-    input.focus();
-  }
-  return true;
-}
-
-async function sending(form, status, prefix, work) {
-  const buttons = Array.from(form.querySelectorAll("button"));
-  buttons.forEach((b) => { b.disabled = true; });
-  say(status, t("sending"));
-  try {
-    await work();
-  } catch (error) {
-    if (!(error instanceof TabProblem)) console.warn("Ambassador team:", error);
-    if (fieldProblem(form, prefix, error)) say(status, "");
-    else say(status, problemText(error), "error");
-  } finally {
-    buttons.forEach((b) => { b.disabled = false; });
-  }
+function sending(form, status, prefix, work) {
+  return whileBusy(form, status, {pending: "sending", fallback: "send_failed", prefix: prefix}, work);
 }
 
 function option(value, label) {
@@ -139,7 +105,7 @@ function nominationItem(nomination) {
       say(status, t("declined"), "done");
       confirm.hidden = decline.hidden = true;
     } catch (error) {
-      say(status, problemText(error), "error");
+      say(status, problemText(error, "send_failed"), "error");
       confirm.disabled = decline.disabled = false;
     }
   });
@@ -214,7 +180,7 @@ function wireRecognition() {
           body: Object.assign({person_id: person ? Number(person) : null, kind: kind}, shared)});
         created = answer.created !== false;
       }
-      fieldProblem(form, "recognise", null);
+      showFieldProblem(form, "recognise", null);
       form.reset();
       stopConfirming();
       board = await api(`/api/teams/${teamId}/recognitions`);
@@ -256,7 +222,7 @@ async function offerNomination(groupId) {
       const name = $("nominate-person").selectedOptions[0].textContent;
       const answer = await api(`/api/cohorts/${view.cohort.id}/nominations`, {method: "POST",
         body: {nominee_id: nominee ? Number(nominee) : null, reason: $("nominate-reason").value.trim()}});
-      fieldProblem(form, "nominate", null);
+      showFieldProblem(form, "nominate", null);
       const known = view.mine.some((n) => n.id === answer.id);
       say(status, t(known ? "nominated_before" : "nominated", {name: name}), "done");
       if (!known) view.mine.unshift({id: answer.id, nominee: name, status: answer.status});
