@@ -1,17 +1,19 @@
 """Impact report benchmark: a cohort of 1,000 people with a year of activity on PostgreSQL (budget ≤ 500 ms).
 
 Usage: python bench/impact.py [--database-url URL] [--people N] [--colleagues N] [--baseline-weeks N] [--runs N]
-                              [--reuse]
+                              [--reuse] [--revision REV]
 
-Fills its own database (default ``postgresql+psycopg://postgres@127.0.0.1:5432/impact_bench``; it drops and
-recreates every table there) with a year of activity around one cohort: ``--people`` participants in 20 teams,
+Fills its own database (default ``postgresql+psycopg://postgres@127.0.0.1:5432/impact_bench``; it drops every
+table there and builds the schema with the Alembic migrations, up to ``--revision``, default head) with a year of
+activity around one cohort: ``--people`` participants in 20 teams,
 8 programme weeks that are all over and 44 weeks of history before them, and ``--colleagues`` other people who
 react, reply and post themselves (activity the report must skip). Participants post about once a week before the
 start and three times a week during the programme; colleagues answer their posts. Rows go in with COPY.
 
 The cohort's report compares ``--baseline-weeks`` before the start (8, the default of a cohort; 44 takes the
-whole year) with the programme. ``--covering-indexes`` adds two indexes the report can answer from without
-reading the table (a proposal, not in the schema yet: see REPORT_INDEXES); ``--drop-covering-indexes`` removes them.
+whole year) with the programme. With ``--reuse`` the data already there is timed, after moving the schema up or
+down to ``--revision`` (only between revisions that keep the tables: ``0003_library`` is the schema before the
+report's covering indexes of ``0004_activity_report_indexes``, so the two can be timed on the same rows).
 
 Then it times, after one warm-up, ``--runs`` times each:
 * the service, ``services.impact.impact_report`` (all SQL and the rules), and
@@ -34,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from alembic.script import ScriptDirectory  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -41,7 +44,7 @@ import plugin.models  # noqa: E402,F401 - registers every table
 from plugin import create_app  # noqa: E402
 from plugin.db import Base, make_engine  # noqa: E402
 from plugin.models import Activity, Cohort, Enrolment, Person, RoleAssignment, Team  # noqa: E402
-from plugin.services import impact  # noqa: E402
+from plugin.services import impact, migrations  # noqa: E402
 from plugin.services.demo import demo_oid  # noqa: E402
 from plugin.services.progress import cohort_calendar  # noqa: E402
 
@@ -49,13 +52,6 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/impact_bench"
 COACH = "Esther Koster"
 TEAMS = 20
 WEEKS, HISTORY_WEEKS = 8, 44
-#: Indexes that let PostgreSQL answer the report's two big queries from the index alone (index-only scans).
-REPORT_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS ix_bench_activity_author_report ON activity (author_id, occurred_at) "
-    "INCLUDE (kind, deleted_at, knowledge_sharing)",
-    "CREATE INDEX IF NOT EXISTS ix_bench_activity_target_report ON activity (target_author_id, occurred_at) "
-    "INCLUDE (kind, deleted_at, author_id, author_oid)",
-)
 COLUMNS = ("source", "external_id", "kind", "author_oid", "author_id", "target_author_id", "team_id",
            "thread_external_id", "occurred_at", "knowledge_sharing", "broadcast", "own_words", "language", "links",
            "files", "mentions", "is_question", "topics", "ingested_at")
@@ -71,11 +67,13 @@ def poisson(rnd: random.Random, mean: float) -> int:
         k += 1
 
 
-def build(url: str, people: int, colleagues: int) -> int:
-    """Drop and recreate the schema, then generate the cohort and its year of activity; returns the cohort id."""
+def build(url: str, people: int, colleagues: int, revision: str) -> int:
+    """Drop the schema and migrate to `revision`, then generate the cohort and its year of activity; returns its id."""
     engine = make_engine(url)
     Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    migrations.upgrade(url, revision)
     rnd = random.Random(20261201)
     started = time.perf_counter()
     with Session(engine) as session:
@@ -169,6 +167,19 @@ def _activity(rnd, calendar, participants, others):
                               thread=post[1])
 
 
+def move_to(url: str, revision: str) -> str:
+    """Upgrade or downgrade the database to `revision`; returns the revision id it is at."""
+    script = ScriptDirectory.from_config(migrations.alembic_config(url))
+    target = script.get_revision(revision).revision
+    current = migrations.current(url)
+    if current is None:
+        raise SystemExit("this database has no Alembic revision: run without --reuse first")
+    if target != current:
+        below = {r.revision for r in script.iterate_revisions(current, "base")}
+        (migrations.downgrade if target in below else migrations.upgrade)(url, target)
+    return target
+
+
 def timings(label: str, call, runs: int, *, backend_pid: int | None = None) -> list[float]:
     """Run `call` once to warm up, then `runs` times; print wall times in ms (and CPU time used, when known).
 
@@ -210,13 +221,15 @@ def main() -> None:
     parser.add_argument("--baseline-weeks", type=int, default=8, help="Weeks before the start the report compares.")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--reuse", action="store_true", help="Time the data already in the database.")
-    parser.add_argument("--covering-indexes", action="store_true", help="Add the proposed REPORT_INDEXES first.")
-    parser.add_argument("--drop-covering-indexes", action="store_true", help="Remove them first.")
+    parser.add_argument("--revision", default="head",
+                        help="Schema revision to time (with --reuse, the database is migrated up or down to it).")
     args = parser.parse_args()
     if not args.database_url.startswith("postgresql"):
         parser.error("the budget is for PostgreSQL: give a postgresql+psycopg:// URL")
-    if not args.reuse:
-        build(args.database_url, args.people, args.colleagues)
+    if args.reuse:
+        move_to(args.database_url, args.revision)
+    else:
+        build(args.database_url, args.people, args.colleagues, args.revision)
     setup = make_engine(args.database_url)
     with Session(setup) as session:
         cohort = session.scalar(select(Cohort).where(Cohort.name == "Benchmark"))
@@ -225,16 +238,13 @@ def main() -> None:
         cohort.baseline_weeks, cohort_id = args.baseline_weeks, cohort.id
         session.commit()
     with setup.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        for statement in (REPORT_INDEXES if args.covering_indexes else ()):
-            connection.execute(text(statement))
-        if args.drop_covering_indexes:
-            connection.execute(text("DROP INDEX IF EXISTS ix_bench_activity_author_report"))
-            connection.execute(text("DROP INDEX IF EXISTS ix_bench_activity_target_report"))
         connection.execute(text("VACUUM ANALYZE activity"))  # index-only scans need the visibility map
-        indexes = connection.execute(text(
-            "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'ix_bench_activity_%'")).scalar_one()
+        covering = connection.execute(text(
+            "SELECT string_agg(indexname, ', ' ORDER BY indexname) FROM pg_indexes "
+            "WHERE tablename = 'activity' AND indexdef LIKE '%INCLUDE%'")).scalar_one()
     setup.dispose()
-    print(f"covering report indexes: {'yes' if indexes else 'no'}; baseline weeks: {args.baseline_weeks}")
+    print(f"revision {migrations.current(args.database_url)}; covering indexes on activity: {covering or 'none'}; "
+          f"baseline weeks: {args.baseline_weeks}")
 
     app = create_app({"TESTING": True, "SANDBOX": True, "DATABASE_URL": args.database_url})
     engine = app.extensions["db.engine"]

@@ -39,9 +39,25 @@ def schema_diff(url: str) -> list:
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
-            return compare_metadata(context, Base.metadata)
+            return compare_metadata(context, Base.metadata) + include_diff(conn)
     finally:
         engine.dispose()
+
+
+def include_diff(conn) -> list:
+    """Indexes whose INCLUDE columns (PostgreSQL) differ from the models': Alembic's comparison ignores them."""
+    if conn.dialect.name != "postgresql":
+        return []
+    inspector = inspect(conn)
+    diffs = []
+    for table in Base.metadata.sorted_tables:
+        reflected = {i["name"]: list(i.get("dialect_options", {}).get("postgresql_include") or [])
+                     for i in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            wanted = [getattr(c, "name", c) for c in index.dialect_options["postgresql"]["include"] or ()]
+            if str(index.name) in reflected and reflected[str(index.name)] != wanted:
+                diffs.append(("include", table.name, str(index.name), reflected[str(index.name)], wanted))
+    return diffs
 
 
 def table_names(url: str) -> set[str]:
