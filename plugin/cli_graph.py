@@ -127,7 +127,8 @@ def sync_command(cohort_id: int | None) -> None:
                 bar.update(1)
 
             for cid in cohorts:
-                outcome = sync_cohort(session, graph, cid, refresh=False, on_place=advance)
+                outcome = sync_cohort(session, graph, cid, refresh=False, on_place=advance,
+                                      instance_path=current_app.instance_path)
                 failures |= outcome.errors
                 summaries.append(f"cohort {cid}: {outcome.ingested} messages from {len(outcome.places)} channels, "
                                  f"{outcome.requests} Graph requests, {len(outcome.recomputed)} cohorts recomputed")

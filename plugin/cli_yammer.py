@@ -56,7 +56,8 @@ def sync_command(cohort_id: int | None, recheck: bool) -> None:
                 bar.update(1)
 
             outcome = sync_yammer(session, yammer, cohort_id=cohort_id, tokens=tokens,
-                                  recheck=True if recheck else None, on_community=advance)
+                                  recheck=True if recheck else None, on_community=advance,
+                                  instance_path=app.instance_path)
     for result in outcome.communities:
         click.echo(f"{result.name}: {result.ingested} new messages, {result.rechecked} re-read, "
                    f"{result.withdrawn} withdrawn, {result.requests} Yammer request(s) as {result.readers} "

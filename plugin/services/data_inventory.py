@@ -190,7 +190,11 @@ INVENTORY: dict[str, TableEntry] = {
         ("id", "cohort_id", "status")),
     "notification_log": TableEntry(
         Text("Send each Teams notification once", "Elke Teams-melding één keer versturen"),
-        "service", _UNTIL_ERASED, Text("deleted", "verwijderd"),
+        "service",
+        Text("ACTIVITY_RETENTION_DAYS (default 730) after it was logged, at least 30 days; longer while a cohort is "
+             "still running", "ACTIVITY_RETENTION_DAYS (standaard 730) dagen na het loggen, minstens 30 dagen; "
+             "langer zolang een groep nog loopt"),
+        Text("deleted", "verwijderd"),
         {"person_id": "link", "idempotency_key": "link", "locale": "answers", "parameters": "link",
          "created_at": "behaviour", "sent_at": "behaviour"},
         ("id", "activity_type", "status", "attempts", "error")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,8 +38,12 @@ def _cohorts_of(session: Session, resource: str) -> set[int]:
 
 
 def handle_lifecycle(session: Session, graph: GraphClient, *, notification_url: str, lifecycle_url: str,
-                     client_state: str, lifetime: timedelta = timedelta(days=2), limit: int = 50) -> LifecycleResult:
-    """Claim lifecycle items and act on each; a failing one is left for the next run (never dropped)."""
+                     client_state: str, lifetime: timedelta = timedelta(days=2), limit: int = 50,
+                     instance_path: str | Path | None = None) -> LifecycleResult:
+    """Claim lifecycle items and act on each; a failing one is left for the next run (never dropped).
+
+    ``instance_path``: the app's instance folder, for the resync's recompute (admin-loaded programme files).
+    """
     result = LifecycleResult()
     for item in claim_batch(session, limit, worker_id="lifecycle", lifecycle=True):
         event = item.change_type.split(":", 1)[1]
@@ -58,10 +63,10 @@ def handle_lifecycle(session: Session, graph: GraphClient, *, notification_url: 
                         session, graph, cohort_id, notification_url=notification_url, lifecycle_url=lifecycle_url,
                         client_state=client_state, expiration=datetime.now(UTC) + lifetime)
                     result.recreated += len(created.created)
-                    result.resynced |= _resync(session, graph, cohort_id)
+                    result.resynced |= _resync(session, graph, cohort_id, instance_path)
             elif event == "missed":
                 for cohort_id in _cohorts_of(session, resource):
-                    result.resynced |= _resync(session, graph, cohort_id)
+                    result.resynced |= _resync(session, graph, cohort_id, instance_path)
         except GraphError as exc:
             log.warning("lifecycle %s for %s failed: %s", event, item.subscription_id, exc)
             session.rollback()
@@ -73,8 +78,8 @@ def handle_lifecycle(session: Session, graph: GraphClient, *, notification_url: 
     return result
 
 
-def _resync(session: Session, graph: GraphClient, cohort_id: int) -> set[int]:
-    sync_cohort(session, graph, cohort_id)
+def _resync(session: Session, graph: GraphClient, cohort_id: int, instance_path: str | Path | None) -> set[int]:
+    sync_cohort(session, graph, cohort_id, instance_path=instance_path)
     return {cohort_id}
 
 

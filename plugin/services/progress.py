@@ -4,7 +4,12 @@ The engine is a pure function of the set of events, so recomputing is always saf
 are upserted, badges are inserted once (a unique constraint per person, badge and cohort), and the
 points ledger only ever gets correction entries for the difference between what the engine says and
 what the ledger already sums to. Two workers recomputing at once write the same keys, and the unique
-constraints turn the second write into a no-op, so nothing is counted twice.
+constraints turn the second write into a no-op, so nothing is counted twice. Nor can the slower of them write
+an older state over a newer one: on PostgreSQL a recompute holds its cohort's advisory lock until it commits
+(:func:`lock_cohort`); SQLite lets only one transaction write, and one whose reads went stale meanwhile is retried.
+
+Erased participants are left out: what the erasure kept of them (anonymous progress, points and badges) stays as
+it was, and no risk score comes back.
 
 A participant's state depends only on the events that name them: their own posts, replies, reactions,
 evidence and check-ins, and the replies and reactions others gave to their posts (``target_author_id``;
@@ -47,6 +52,7 @@ from ..models import (
     Evidence,
     Mission,
     MissionProgress,
+    Person,
     PointsEntry,
     RiskAssessment,
 )
@@ -60,6 +66,9 @@ _PROGRESS: Table = MissionProgress.__table__  # type: ignore[assignment]
 _POINTS: Table = PointsEntry.__table__  # type: ignore[assignment]
 _AWARDS: Table = Award.__table__  # type: ignore[assignment]
 _RISK: Table = RiskAssessment.__table__  # type: ignore[assignment]
+#: The first key of the recompute's advisory locks (the second is the cohort id), so other locks cannot collide.
+_LOCK_SPACE = 0x616D62  # "amb"
+_LOCK_SQL = text("SELECT pg_advisory_xact_lock(:space, :cohort)")
 #: Rows per statement: progress has 6 columns, so 500 rows stay far below SQLite's 32,766 bound parameters.
 _CHUNK = 500
 
@@ -100,16 +109,21 @@ def recompute_people(session: Session, cohort_id: int, person_ids: Iterable[int 
 
 def _recompute(session: Session, cohort_id: int, at: datetime | None, instance_path: str | Path | None,
                only: frozenset[int] | None) -> RecomputeResult:
+    lock_cohort(session, cohort_id)
     cohort = session.get(Cohort, cohort_id)
     if cohort is None:
         raise LookupError(f"cohort {cohort_id} does not exist")
     if cohort.frozen_at is not None:
+        session.commit()  # ends the transaction (and releases the lock), as a recompute that wrote would
         return RecomputeResult(cohort_id, 0, 0, 0, 0, 0, frozen=True)
     at = at or datetime.now(UTC)
     calendar = cohort_calendar(cohort)
     if calendar.is_frozen(at):
         only = None
-    query = select(Enrolment).where(Enrolment.cohort_id == cohort.id, Enrolment.status == "active")
+    # An erased participant's rows stay as the erasure left them (anonymous aggregates, no risk score): replies
+    # to their old posts and the passing of time must not bring progress, points, badges or risk back.
+    query = (select(Enrolment).join(Person, Person.id == Enrolment.person_id)
+             .where(Enrolment.cohort_id == cohort.id, Enrolment.status == "active", Person.erased_at.is_(None)))
     if only is not None:
         query = query.where(Enrolment.person_id.in_(sorted(only)))
     enrolments = list(session.scalars(query.order_by(Enrolment.id)))
@@ -147,6 +161,18 @@ def _recompute(session: Session, cohort_id: int, at: datetime | None, instance_p
         cohort.frozen_at = calendar.frozen_at
     session.commit()
     return RecomputeResult(cohort.id, len(enrolments), applied, points, awards, revoked, frozen)
+
+
+def lock_cohort(session: Session, cohort_id: int) -> None:
+    """On PostgreSQL, wait for any other recompute of this cohort to commit (the lock ends with the transaction).
+
+    Without it, a worker that read the cohort's activity before a new post arrived could commit after a worker
+    that read it after, and overwrite the newer progress and risk with its older ones. Taken before anything is
+    read, so every recompute reads what the one before it committed. SQLite serialises writers itself (a
+    transaction whose reads went stale cannot write, and is retried: services.retry).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK_SQL, {"space": _LOCK_SPACE, "cohort": cohort_id})
 
 
 def person_state(session: Session, cohort: Cohort, enrolment: Enrolment, programme: Programme, *,

@@ -10,6 +10,11 @@ guarantee behind that. Processed and failed items older than the text retention 
 unless something left text behind), and a notification still waiting after ``UNPROCESSED_GRACE`` (or the text
 retention, if longer) loses its content entirely: the worker then reads the message from Graph when it comes
 to it, so nothing is lost.
+
+The notification log goes with the activity: a row is deleted once it is older than the activity cut, and never
+before :data:`NOTIFICATION_LOG_MIN_KEEP`. Its key is what keeps a notification from being planned and sent twice,
+and the planners look back at most a week (badges earned and evidence reviewed lately, the weekly cap, a cohort
+that just finished: plugin/domain/notify_rules.py), so a row that young must stay whatever the setting.
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..models import Activity, Cohort, InboxItem
+from ..models import Activity, Cohort, InboxItem, NotificationLog
 from .audit import record_audit
 from .inbox import strip_content
 
 #: How long an unprocessed notification may keep the message it carries (the worker normally takes seconds).
 UNPROCESSED_GRACE = timedelta(days=1)
+#: Notification log rows stay at least this long: well past the longest look-back of the planners (a week).
+NOTIFICATION_LOG_MIN_KEEP = timedelta(days=30)
 _CONTENT_KEYS = ("content", "encryptedContent")
 _CHUNK = 5000
 
@@ -38,6 +45,7 @@ class RetentionResult:
     activity_deleted: int
     processed_stripped: int
     unprocessed_stripped: int
+    notifications_deleted: int = 0
 
 
 def activity_cutoff(session: Session, now: datetime, days: int) -> datetime:
@@ -59,6 +67,20 @@ def delete_old_activity(session: Session, before: datetime) -> int:
         if not ids:
             return deleted
         session.execute(delete(Activity).where(Activity.id.in_(ids)).execution_options(synchronize_session=False))
+        session.commit()
+        deleted += len(ids)
+
+
+def delete_old_notifications(session: Session, before: datetime) -> int:
+    """Delete notification log rows logged before `before`, in chunks (a commit each)."""
+    deleted = 0
+    while True:
+        ids = list(session.scalars(select(NotificationLog.id).where(NotificationLog.created_at < before)
+                                   .limit(_CHUNK)))
+        if not ids:
+            return deleted
+        session.execute(delete(NotificationLog).where(NotificationLog.id.in_(ids))
+                        .execution_options(synchronize_session=False))
         session.commit()
         deleted += len(ids)
 
@@ -88,14 +110,17 @@ def strip_inbox_text(session: Session, now: datetime, days: int) -> tuple[int, i
 
 def apply_retention(session: Session, *, activity_days: int, text_days: int,
                     now: datetime | None = None) -> RetentionResult:
-    """The nightly retention run: old activity deleted, old message text removed (audited when it did any); commits."""
+    """The nightly retention run: old activity and notification log rows deleted, old message text removed
+    (audited when it did any); commits."""
     now = now or datetime.now(UTC)
     cutoff = activity_cutoff(session, now, activity_days)
     deleted = delete_old_activity(session, cutoff)
+    notifications = delete_old_notifications(session, min(cutoff, now - NOTIFICATION_LOG_MIN_KEEP))
     processed, unprocessed = strip_inbox_text(session, now, text_days)
-    if deleted or processed or unprocessed:
-        record_audit(session, None, "privacy.retention", "activity",
-                     {"activity_deleted": deleted, "before": cutoff.isoformat(),
-                      "texts_removed": processed + unprocessed}, at=now)
+    if deleted or processed or unprocessed or notifications:
+        details = {"activity_deleted": deleted, "before": cutoff.isoformat(), "texts_removed": processed + unprocessed}
+        if notifications:
+            details["notifications_deleted"] = notifications
+        record_audit(session, None, "privacy.retention", "activity", details, at=now)
         session.commit()
-    return RetentionResult(cutoff, deleted, processed, unprocessed)
+    return RetentionResult(cutoff, deleted, processed, unprocessed, notifications)

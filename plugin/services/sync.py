@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -86,15 +87,19 @@ def sync_channel(
     backfill_from: datetime | None = None,
     corporate_texts: Iterable[str] = (),
     recompute: bool = True,
+    instance_path: str | Path | None = None,
 ) -> SyncResult:
-    """Walk a channel's message delta from where the last sync stopped, ingesting every message; commits per page."""
+    """Walk a channel's message delta from where the last sync stopped, ingesting every message; commits per page.
+
+    ``instance_path``: the app's instance folder, where admin-loaded programme files live (services.programmes).
+    """
     result = SyncResult(f"{team.graph_id}/{channel.graph_id}")
     try:
         _walk_channel(session, graph, team, channel, result, backfill_from, tuple(corporate_texts))
     finally:
         # Also after a failure: the committed pages' cohorts are not read again by the resumed walk.
         if recompute:
-            _recompute(session, result.cohort_ids, result.people)
+            _recompute(session, result.cohort_ids, result.people, instance_path)
     return result
 
 
@@ -205,8 +210,12 @@ def sync_cohort(
     refresh: bool = True,
     corporate_texts: Iterable[str] = (),
     on_place: Callable[[SyncResult, str], None] | None = None,
+    instance_path: str | Path | None = None,
 ) -> CohortSyncResult:
-    """Sync every channel of the cohort's teams from its baseline start; recompute affected cohorts once."""
+    """Sync every channel of the cohort's teams from its baseline start; recompute affected cohorts once.
+
+    ``instance_path``: the app's instance folder, where admin-loaded programme files live (services.programmes).
+    """
     # A failing channel (403 not approved, 404 deleted, a bad message) is reported and the others go on.
     cohort = session.get(Cohort, cohort_id)
     if cohort is None:
@@ -233,7 +242,7 @@ def sync_cohort(
         outcome.requests = getattr(graph, "request_count", 0) - before
         cohorts = set().union(*(place.cohort_ids for place in outcome.places))
         people = set().union(*(place.people for place in outcome.places))
-        outcome.recomputed = _recompute(session, cohorts, people)
+        outcome.recomputed = _recompute(session, cohorts, people, instance_path)
     return outcome
 
 
@@ -247,8 +256,12 @@ def sync_community(
     backfill_from: datetime | None = None,
     corporate_texts: Iterable[str] = (),
     recompute: bool = True,
+    instance_path: str | Path | None = None,
 ) -> SyncResult:
-    """Read a community's posts newer than the last sync (newest first, paged down); commits per page."""
+    """Read a community's posts newer than the last sync (newest first, paged down); commits per page.
+
+    ``instance_path``: the app's instance folder, where admin-loaded programme files live (services.programmes).
+    """
     # newest_id advances only once the walk reached the previous one; meanwhile delta_link keeps the walk's
     # cursor, so a crash resumes below the last committed page.
     result = SyncResult(str(community.yammer_group_id))
@@ -256,7 +269,7 @@ def sync_community(
         _walk_community(session, yammer, community, token_provider, result, backfill_from, tuple(corporate_texts))
     finally:
         if recompute:
-            _recompute(session, result.cohort_ids, result.people)
+            _recompute(session, result.cohort_ids, result.people, instance_path)
     return result
 
 
@@ -358,14 +371,15 @@ def _too_old(value: Any, floor: datetime | None, parse: Callable[[str], datetime
         return False
 
 
-def _recompute(session: Session, cohort_ids: Iterable[int], people: Iterable[int]) -> set[int]:
+def _recompute(session: Session, cohort_ids: Iterable[int], people: Iterable[int],
+               instance_path: str | Path | None) -> set[int]:
     """Recompute each affected cohort's affected people once (a failure is logged: the next sync or the hourly
     full recompute catches up)."""
     done: set[int] = set()
     people = frozenset(people)
     for cohort_id in sorted(set(cohort_ids)):
         try:
-            recompute_people(session, cohort_id, people)
+            recompute_people(session, cohort_id, people, instance_path=instance_path)
             done.add(cohort_id)
         except Exception:  # one cohort's failure must not hide the sync's own outcome
             session.rollback()

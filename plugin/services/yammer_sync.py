@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -236,10 +237,12 @@ def sync_yammer(
     corporate_texts: Iterable[str] = (),
     on_community: Callable[[CommunityResult], None] | None = None,
     now: datetime | None = None,
+    instance_path: str | Path | None = None,
 ) -> YammerSyncResult:
     """Poll every community of one cohort (or of every running cohort); commits per page; recomputes once.
 
     ``recheck``: None re-reads recent messages when :data:`RECHECK_EVERY` has passed, True always, False never.
+    ``instance_path``: the app's instance folder, where admin-loaded programme files live (services.programmes).
     """
     now = now or datetime.now(UTC)
     if cohort_id is not None:
@@ -259,7 +262,7 @@ def sync_yammer(
             if on_community is not None:
                 on_community(result)
     finally:
-        outcome.recomputed = _recompute(session, touched)
+        outcome.recomputed = _recompute(session, touched, instance_path)
     outcome.needs_sign_in = needing_sign_in(session, _participants(session, cohort_ids))
     return outcome
 
@@ -425,15 +428,15 @@ def _participants(session: Session, cohort_ids: Sequence[int]) -> list[int]:
         Enrolment.cohort_id.in_(cohort_ids), Enrolment.status == "active").distinct()))
 
 
-def _recompute(session: Session, touched: Touched) -> set[int]:
+def _recompute(session: Session, touched: Touched, instance_path: str | Path | None) -> set[int]:
     """Recompute each touched cohort once (a failure is logged: the hourly recompute catches up)."""
     done: set[int] = set()
     for cohort_id, people in sorted(touched.people.items()):
         try:
             if people is None:
-                recompute_cohort(session, cohort_id)
+                recompute_cohort(session, cohort_id, instance_path=instance_path)
             else:
-                recompute_people(session, cohort_id, people)
+                recompute_people(session, cohort_id, people, instance_path=instance_path)
             done.add(cohort_id)
         except Exception:  # one cohort's failure must not hide the poll's own outcome
             session.rollback()

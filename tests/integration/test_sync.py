@@ -240,9 +240,9 @@ def test_sync_cohort_covers_every_channel_and_recomputes_once(world: GraphWorld,
     recomputed: list[int] = []
     real = sync_service.recompute_people
 
-    def spy(session_: Session, cohort_id: int, people: Any) -> Any:
+    def spy(session_: Session, cohort_id: int, people: Any, **options: Any) -> Any:
         recomputed.append(cohort_id)
-        return real(session_, cohort_id, people)
+        return real(session_, cohort_id, people, **options)
 
     monkeypatch.setattr(sync_service, "recompute_people", spy)
     outcome = sync_cohort(session, world.graph, cohort.id)
