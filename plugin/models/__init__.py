@@ -12,6 +12,7 @@ from .organisation import Organisation
 from .people import Person, RoleAssignment, TokenCache
 from .points import PointsEntry
 from .recognition import Nomination, Recognition
+from .share import ShareRequest
 from .sync import GraphSubscription, SyncState
 from .teams import Channel, Community, Team, TeamMembership
 
@@ -20,6 +21,6 @@ __all__ = [
     "CohortTeam", "Community", "Enrolment", "Evidence", "Feed", "GraphSubscription", "InboxItem", "LibraryItem",
     "Mission",
     "MissionProgress", "Nomination", "NotificationLog", "Organisation", "Person", "PointsEntry",
-    "Recognition", "RiskAssessment", "RoleAssignment", "SuccessStory", "SyncState", "Team", "TeamMembership",
-    "TokenCache",
+    "Recognition", "RiskAssessment", "RoleAssignment", "ShareRequest", "SuccessStory", "SyncState", "Team",
+    "TeamMembership", "TokenCache",
 ]

@@ -226,6 +226,13 @@ INVENTORY: dict[str, TableEntry] = {
         "service", _UNTIL_ERASED, Text("the person's row deleted", "de rij van de persoon verwijderd"),
         {"key": "link", "status": "derived", "checked_at": "behaviour"},
         ("id", "kind", "delta_link", "newest_id", "backfilled_from", "synced_at")),
+    "share_request": TableEntry(
+        Text("Post a share from the composer once, also when the request is repeated (a double click, a retry)",
+             "Een bericht uit de deelknop één keer plaatsen, ook als het verzoek herhaald wordt (dubbelklik, "
+             "nieuwe poging)"),
+        "service", Text("1 day", "1 dag"), Text("deleted", "verwijderd"),
+        {"person_id": "link", "answer": "link", "created_at": "behaviour"},
+        ("id", "idempotency_key", "fingerprint", "status")),
     "success_story": TableEntry(
         Text("Outcomes a participant logged (a client conversation, a post picked up), shown only if they allow it",
              "Resultaten die een deelnemer vastlegde (een klantgesprek, een bericht dat opgepikt werd), alleen "

@@ -3,8 +3,8 @@
 **Export** (:func:`export_person`) is one JSON document: the person, their roles and team memberships, every
 enrolment with its consent, intake, settings, mission progress, evidence, check-in notes and risk, their points,
 badges, recognitions and nominations (given and received), the activity rows they wrote (the derived features:
-message text is never stored), the notifications sent to them, the audit entries by or about them, and whether
-a sign-in token cache exists (never the tokens).
+message text is never stored), the notifications sent to them, the audit entries by or about them, the
+composer's share requests of the last day, and whether a sign-in token cache exists (never the tokens).
 
 **Erase** (:func:`erase_person`) removes what identifies the person and keeps what the anonymous figures are made
 of. The person row stays as a nameless placeholder: name, e-mail, UPN and language are cleared and the Entra
@@ -12,11 +12,11 @@ object id is replaced by a random ``erased:…`` value, so the same account sign
 is not enrolled, and nothing links the placeholder to the account any more. Their activity keeps its counts
 under that placeholder (the author's object id is replaced there too, also inside reaction ids), so team and
 cohort totals in reports do not change. Deleted: token cache, roles, team memberships, notification log,
-risk assessments, the Viva Engage sign-in state. Cleared: intake answers, notification and ranking choices,
-evidence links and notes, check-in notes, the messages of recognitions and the reasons of nominations and
-awards (given or received), and their unprocessed notifications' message content. One audit entry records the
-erasure (when, and whether the person or an admin asked), without anything of the person in it. Erasing an
-erased person changes nothing.
+risk assessments, the Viva Engage sign-in state, the composer's recent share requests. Cleared: intake answers,
+notification and ranking choices, evidence links and notes, check-in notes, the messages of recognitions and the
+reasons of nominations and awards (given or received), and their unprocessed notifications' message content.
+One audit entry records the erasure (when, and whether the person or an admin asked), without anything of the
+person in it. Erasing an erased person changes nothing.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from ..models import (
     Recognition,
     RiskAssessment,
     RoleAssignment,
+    ShareRequest,
     SuccessStory,
     SyncState,
     Team,
@@ -136,6 +137,7 @@ def export_person(session: Session, person_id: int, *, at: datetime | None = Non
         "success_stories": _stories(session, person.id),
         "activity": _activity(session, person),
         "notifications": _notifications(session, person.id),
+        "shares": _shares(session, person.id),
         "audit": _audit(session, person.id),
         "sign_in": _sign_in(session, person.id),
     }
@@ -278,6 +280,13 @@ def _notifications(session: Session, person_id: int) -> list[dict[str, Any]]:
              "created_at": _iso(n.created_at), "sent_at": _iso(n.sent_at)} for n in rows]
 
 
+def _shares(session: Session, person_id: int) -> list[dict[str, Any]]:
+    """The composer's recent posts by idempotency key (kept a day, so a repeated request does not post twice)."""
+    rows = session.scalars(select(ShareRequest).where(ShareRequest.person_id == person_id).order_by(ShareRequest.id))
+    return [{"key": r.idempotency_key, "status": r.status, "answer": r.answer, "created_at": _iso(r.created_at)}
+            for r in rows]
+
+
 def _audit(session: Session, person_id: int) -> dict[str, list[dict[str, Any]]]:
     def item(e: AuditEntry) -> dict[str, Any]:
         return {"at": _iso(e.created_at), "action": e.action, "target": {"type": e.target_type, "id": e.target_id},
@@ -362,6 +371,7 @@ def erase_person(session: Session, person_id: int, *, requested_by: str,
     run("team_memberships", delete(TeamMembership).where(TeamMembership.person_id == person.id))
     run("notifications", delete(NotificationLog).where(NotificationLog.person_id == person.id))
     run("risk", delete(RiskAssessment).where(RiskAssessment.enrolment_id.in_(enrolments)))
+    run("shares", delete(ShareRequest).where(ShareRequest.person_id == person.id))
     run("sign_in_state", delete(SyncState).where(SyncState.kind == _YAMMER_USER, SyncState.key == str(person.id)))
     # The enrolment stays (active or not) with its team and self-reported network figures: the reports count it.
     run("enrolments", update(Enrolment).where(Enrolment.person_id == person.id).values(

@@ -14,7 +14,8 @@ to it, so nothing is lost.
 The notification log goes with the activity: a row is deleted once it is older than the activity cut, and never
 before :data:`NOTIFICATION_LOG_MIN_KEEP`. Its key is what keeps a notification from being planned and sent twice,
 and the planners look back at most a week (badges earned and evidence reviewed lately, the weekly cap, a cohort
-that just finished: plugin/domain/notify_rules.py), so a row that young must stay whatever the setting.
+that just finished: plugin/domain/notify_rules.py), so a row that young must stay whatever the setting. The share
+composer's idempotency keys (``share_request``) go after :data:`SHARE_REQUEST_KEEP`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..models import Activity, Cohort, InboxItem, NotificationLog
+from ..models import Activity, Cohort, InboxItem, NotificationLog, ShareRequest
 from .audit import record_audit
 from .inbox import strip_content
 
@@ -33,6 +34,8 @@ from .inbox import strip_content
 UNPROCESSED_GRACE = timedelta(days=1)
 #: Notification log rows stay at least this long: well past the longest look-back of the planners (a week).
 NOTIFICATION_LOG_MIN_KEEP = timedelta(days=30)
+#: The composer's idempotency keys are kept this long (a retry comes within minutes; a day is ample).
+SHARE_REQUEST_KEEP = timedelta(days=1)
 _CONTENT_KEYS = ("content", "encryptedContent")
 _CHUNK = 5000
 
@@ -46,6 +49,7 @@ class RetentionResult:
     processed_stripped: int
     unprocessed_stripped: int
     notifications_deleted: int = 0
+    shares_deleted: int = 0
 
 
 def activity_cutoff(session: Session, now: datetime, days: int) -> datetime:
@@ -117,10 +121,13 @@ def apply_retention(session: Session, *, activity_days: int, text_days: int,
     deleted = delete_old_activity(session, cutoff)
     notifications = delete_old_notifications(session, min(cutoff, now - NOTIFICATION_LOG_MIN_KEEP))
     processed, unprocessed = strip_inbox_text(session, now, text_days)
+    shares = session.execute(delete(ShareRequest).where(ShareRequest.created_at < now - SHARE_REQUEST_KEEP)
+                             .execution_options(synchronize_session=False)).rowcount or 0
+    session.commit()
     if deleted or processed or unprocessed or notifications:
         details = {"activity_deleted": deleted, "before": cutoff.isoformat(), "texts_removed": processed + unprocessed}
         if notifications:
             details["notifications_deleted"] = notifications
         record_audit(session, None, "privacy.retention", "activity", details, at=now)
         session.commit()
-    return RetentionResult(cutoff, deleted, processed, unprocessed, notifications)
+    return RetentionResult(cutoff, deleted, processed, unprocessed, notifications, shares)

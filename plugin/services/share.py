@@ -2,8 +2,16 @@
 and posted as them in a Teams channel (Graph, delegated) or a Viva Engage community (Yammer REST), or handed back
 as text with a tracked link to copy into LinkedIn or X.
 
-Posting records nothing itself: the post comes back through the normal ingestion (notification, delta sync or
-Yammer poll) like any other, so its credit is counted there, once.
+Posting records no activity itself: the post comes back through the normal ingestion (notification, delta sync
+or Yammer poll) like any other, so its credit is counted there, once.
+
+**Idempotency.** A double click or a retried request must not post twice. The client sends a key of its own
+choosing (the ``Idempotency-Key`` header, or ``idempotency_key`` in the body: the tab makes one per composed
+share and sends it again on a retry). The first request with a key claims it (a ``share_request`` row, unique
+per person and key, committed before Teams or Viva Engage is called) and stores its answer; a repeat gets that
+answer again without posting, a repeat while the first is still posting is refused (409 ``share_in_progress``),
+and the same key for a different share is refused (409 ``idempotency_key_reused``). When the post fails, the
+claim is removed, so the same key may try again. Keys are kept a day (``services.retention``).
 """
 
 from __future__ import annotations
@@ -11,13 +19,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ..adapters.graph import GraphClient, GraphError
@@ -28,11 +39,13 @@ from ..domain.classify import PostFeatures, classify_post
 from ..domain.messages import N_
 from ..domain.text import count_words
 from ..domain.text import tokens as word_tokens
-from ..models import Channel, Community, LibraryItem, Team
+from ..models import Channel, Community, LibraryItem, ShareRequest, Team
 from . import tokens
 from .library import clean_url, corporate_library, localised, readable_item, strip_html
 from .people import Caller
 from .refusal import Refused
+from .retry import with_retry
+from .upsert import insert_ignore
 
 #: Own words a note needs before the classifier can count the post as knowledge sharing (classify_post's default).
 MIN_NOTE_WORDS = 12
@@ -43,6 +56,10 @@ NETWORKS = ("linkedin", "x")
 X_LIMIT, X_LINK = 280, 23
 #: Graph calls made while the participant waits: a couple of retries, then they may try again.
 GRAPH_RETRIES = 2
+#: An idempotency key: what a UUID or a similar client-made id consists of.
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+#: A claim still "posting" after this long belongs to a request that died mid-call: a repeat may post again.
+CLAIM_TIMEOUT = timedelta(minutes=5)
 #: Questions from the programme that help people write their own note.
 PROMPTS = (
     N_("What does this mean for your clients?"),
@@ -221,15 +238,103 @@ def known_community(session: Session, target: Target) -> Community:
     return community
 
 
+@dataclass(frozen=True)
+class Shared:
+    """The answer to a share request, and whether it is the stored answer of an earlier request with its key."""
+
+    answer: dict[str, Any]
+    replayed: bool = False
+
+
 def share(session: Session, app: Flask, caller: Caller, body: Mapping[str, Any], sso_token: str | None,
-          locale: str) -> dict[str, Any]:
-    """Validate everything, then post as the caller (or build the text to copy); what happened, for the answer."""
+          locale: str, *, idempotency_key: str | None = None) -> Shared:
+    """Validate everything, then post as the caller (or build the text to copy); what happened, for the answer.
+
+    ``idempotency_key`` (the request header) or ``body["idempotency_key"]``: a repeat with the same key gets the
+    first answer and posts nothing (see the module docstring); commits the claim before posting.
+    """
     draft = make_draft(session, body, locale)
     target = parse_target(body.get("target"))
+    key = idempotency_key_of(idempotency_key, body.get("idempotency_key"))
     if target.type == "copy":
-        return copy_text(app, caller, draft, target.network)
+        return Shared(copy_text(app, caller, draft, target.network))  # nothing is posted: a repeat is harmless
+    place = known_channel(session, target).display_name if target.type == "teams" else \
+        known_community(session, target).display_name
+    if key is None:
+        return Shared(_post(session, app, caller, draft, target, place, sso_token))
+    fingerprint = _fingerprint(draft, target)
+    claim, first = with_retry(session, lambda: _claim(session, caller.person_id, key, fingerprint))
+    if not first:
+        return Shared(_repeat(claim, fingerprint), replayed=True)
+    try:
+        answer = _post(session, app, caller, draft, target, place, sso_token)
+    except BaseException:
+        session.rollback()
+        session.execute(delete(ShareRequest).where(ShareRequest.id == claim.id))  # nothing posted: try again
+        session.commit()
+        raise
+    session.execute(update(ShareRequest).where(ShareRequest.id == claim.id).values(status="posted", answer=answer))
+    session.commit()
+    return Shared(answer)
+
+
+def idempotency_key_of(header: str | None, field: object) -> str | None:
+    """The request's idempotency key (header or body field), None without one; Refused when malformed."""
+    values = {value for value in (header, field) if value is not None}
+    if not values:
+        return None
+    key = values.pop()
+    if values or not isinstance(key, str) or not IDEMPOTENCY_KEY.fullmatch(key):
+        raise Refused("invalid", "invalid_idempotency_key",
+                      N_("Send one idempotency key of 1 to 64 letters, digits, dots, dashes, underscores or colons."),
+                      field="idempotency_key")
+    return key
+
+
+def _fingerprint(draft: Draft, target: Target) -> str:
+    """What is shared where, as a SHA-256: the same key for a different share is refused."""
+    what = {"url": draft.url, "note": draft.note, "item_id": draft.item_id, "target": asdict(target)}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
+
+
+def _claim(session: Session, person_id: int, key: str, fingerprint: str) -> tuple[ShareRequest, bool]:
+    """The key's row, and whether this request may post (it claimed the key, or took over a dead claim); commits."""
+    session.commit()  # start afresh: on SQLite a transaction that read before another's claim could not write
+    now = datetime.now(UTC)
+    mine = insert_ignore(session, ShareRequest, [{"person_id": person_id, "idempotency_key": key,
+                                                  "fingerprint": fingerprint, "status": "posting",
+                                                  "created_at": now}]) == 1
+    row = session.scalar(select(ShareRequest).where(ShareRequest.person_id == person_id,
+                                                    ShareRequest.idempotency_key == key)
+                         .execution_options(populate_existing=True))
+    assert row is not None
+    if not mine and row.status == "posting" and row.fingerprint == fingerprint and \
+            now - row.created_at > CLAIM_TIMEOUT:
+        # Only one repeat wins the takeover: the update names the claim time it saw.
+        mine = session.execute(update(ShareRequest).where(
+            ShareRequest.id == row.id, ShareRequest.status == "posting", ShareRequest.created_at == row.created_at)
+            .values(created_at=now).execution_options(synchronize_session=False)).rowcount == 1
+    session.commit()
+    return row, mine
+
+
+def _repeat(claim: ShareRequest, fingerprint: str) -> dict[str, Any]:
+    """The first answer for a repeated key; Refused while it is still posting or when the share differs."""
+    if claim.fingerprint != fingerprint:
+        raise Refused("conflict", "idempotency_key_reused",
+                      N_("This share was already posted in an earlier attempt, with other content. Check the "
+                         "channel, then share again to post this version."),
+                      field="idempotency_key")
+    if claim.status != "posted" or claim.answer is None:
+        raise Refused("conflict", "share_in_progress",
+                      N_("This share is still being posted. Wait a moment, then try again."))
+    return dict(claim.answer)
+
+
+def _post(session: Session, app: Flask, caller: Caller, draft: Draft, target: Target, place: str,
+          sso_token: str | None) -> dict[str, Any]:
+    """Post as the caller in the Teams channel or Viva Engage community; ShareFailed when it was refused."""
     if target.type == "teams":
-        channel = known_channel(session, target)
         token = tokens.delegated_token(session, caller, sso_token, [GRAPH_CHANNEL_SEND])
         try:
             with GraphClient.from_app(app, lambda: token, max_retries=GRAPH_RETRIES) as graph:
@@ -237,15 +342,14 @@ def share(session: Session, app: Flask, caller: Caller, body: Mapping[str, Any],
                     "body": {"contentType": "html", "content": post_html(draft)}})
         except GraphError as exc:
             raise ShareFailed("teams", exc.status) from None
-        return {"status": "posted", "target": "teams", "place": channel.display_name,
+        return {"status": "posted", "target": "teams", "place": place,
                 "message_id": str(message.get("id") or ""), "web_url": message.get("webUrl")}
-    community = known_community(session, target)
     token = tokens.delegated_token(session, caller, sso_token, [YAMMER_USER])
     try:
         message = post_community_message(app, token, target.community_id, post_text(draft))
     except YammerError as exc:
         raise ShareFailed("yammer", exc.status) from None
-    return {"status": "posted", "target": "yammer", "place": community.display_name,
+    return {"status": "posted", "target": "yammer", "place": place,
             "message_id": str(message.get("id") or ""), "web_url": message.get("web_url")}
 
 

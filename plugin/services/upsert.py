@@ -28,7 +28,9 @@ def insert_ignore(session: Session, model: type, rows: Sequence[Mapping[str, Any
     """Insert rows, skipping any that a unique constraint says exist already; returns rows inserted."""
     inserted = 0
     for chunk in _chunks(rows):
-        result = session.execute(_insert(session, model).values(chunk).on_conflict_do_nothing())
+        # Without preserve_rowcount an INSERT's rowcount is -1 on psycopg (SQLAlchemy closes the cursor first).
+        result = session.execute(_insert(session, model).values(chunk).on_conflict_do_nothing(),
+                                 execution_options={"preserve_rowcount": True})
         inserted += max(result.rowcount, 0)
     return inserted
 

@@ -137,17 +137,31 @@ def share_preview():
 
 @bp.post("/me/share")
 @requires("employee", summary="Share: {item_id | url, note, target: {type: teams, team_id, channel_id} | "
-                              "{type: yammer, community_id} | {type: copy, network: linkedin|x}}; posts as the "
-                              "caller, or returns the text with a tracked link", responses={
-    "201": {"description": "Posted (credit arrives through ingestion)", "content": _OBJECT},
+                              "{type: yammer, community_id} | {type: copy, network: linkedin|x}, "
+                              "idempotency_key?}; posts as the caller, or returns the text with a tracked link. "
+                              "Idempotent with a key: send an `Idempotency-Key` header (or `idempotency_key` in the "
+                              "body), 1-64 characters of A-Z a-z 0-9 . _ : -, new for each share and the same on a "
+                              "retry. A repeat posts nothing and gets the first answer again, with "
+                              "`Idempotent-Replayed: true`; keys are kept for a day", responses={
+    **_ERRORS,
+    "201": {"description": "Posted (credit arrives through ingestion), or the stored answer of the first request "
+                           "with this key", "content": _OBJECT},
     "200": {"description": "Text to copy", "content": _OBJECT},
-    "502": {"description": "Teams or Viva Engage did not take the post", "content": ERROR_CONTENT}, **_ERRORS})
+    "409": {"description": "`share_in_progress`: the first request with this key is still posting (try again in "
+                           "a moment); `idempotency_key_reused`: the key was used for a different share",
+            "content": ERROR_CONTENT},
+    "502": {"description": "Teams or Viva Engage did not take the post (nothing was posted; the key may be used "
+                           "again)", "content": ERROR_CONTENT}})
 def share_post():
-    """Post the share as the caller (delegated), or build the text to copy."""
+    """Post the share as the caller (delegated), or build the text to copy; a repeated key answers as the first."""
     session = get_session()
-    answer = share.share(session, current_app._get_current_object(), current_caller(), _body(),
-                         request_bearer_token(), get_locale_name())
-    return jsonify(answer), 201 if answer["status"] == "posted" else 200
+    shared = share.share(session, current_app._get_current_object(), current_caller(), _body(),
+                         request_bearer_token(), get_locale_name(),
+                         idempotency_key=request.headers.get("Idempotency-Key"))
+    response = jsonify(shared.answer)
+    if shared.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response, 201 if shared.answer["status"] == "posted" else 200
 
 
 @bp.get("/me/share/targets")

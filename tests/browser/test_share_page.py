@@ -4,6 +4,7 @@ Dutch and English, in the three themes, at phone width and with the keyboard."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Frame, Page
@@ -127,3 +128,43 @@ def test_phone_width_high_contrast_and_keyboard(
     assert text.startswith("Short note") and "utm_source=x" in text
     tab_screenshot(page, frame, "copy")
     assert browser_log.errors == [] and browser_log.external == []
+
+
+def test_a_retry_after_a_lost_answer_posts_once(
+    page: Page, tabs_server: LiveServer, browser_log: BrowserLog, library_item: int, tab_screenshot: Any,
+) -> None:
+    name = "Eva de Boer"
+    frame = open_share(page, tabs_server, name, "en-US", "default")
+    frame.locator("#share-item").select_option(str(library_item))
+    frame.locator("#share-note").fill(NOTES["en"])
+    target = frame.locator("#share-target")
+    target.select_option(target.locator("optgroup").first.locator("option").first.get_attribute("value"))
+    sent: list[dict[str, Any]] = []
+
+    def lose_the_first_answer(route: Any) -> None:
+        sent.append(route.request.post_data_json)
+        if len(sent) == 1:
+            route.fetch()  # the server posts the share ...
+            route.abort("connectionreset")  # ... and its answer never reaches the tab
+        else:
+            route.continue_()
+
+    page.route(lambda url: urlsplit(url).path == "/api/me/share", lose_the_first_answer)
+    frame.locator("#share-post").click()  # disables the button until the request is over
+    frame.locator("#share-post:not([disabled])").wait_for()
+    assert "Posted" not in frame.locator("#share-status").inner_text()  # the tab never heard back
+    assert len(posts_by(tabs_server, name)) == 1
+    tab_screenshot(page, frame, "answer-lost")
+    frame.locator("#share-post").click()  # the participant tries again
+    frame.locator("#share-status", has_text="Posted in").wait_for()
+    tab_screenshot(page, frame, "retried")
+
+    assert len(sent) == 2 and sent[0]["idempotency_key"] and sent[0] == sent[1]
+    assert len(posts_by(tabs_server, name)) == 1
+    # The next share is a new one, with a key of its own.
+    frame.locator("#share-note").fill(NOTES["en"] + " Second thought.")
+    frame.locator("#share-post").click()
+    frame.locator("#share-status", has_text="Posted in").wait_for()
+    assert len(sent) == 3 and sent[2]["idempotency_key"] != sent[0]["idempotency_key"]
+    assert len(posts_by(tabs_server, name)) == 2
+    assert browser_log.external == []

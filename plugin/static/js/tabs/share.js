@@ -7,7 +7,9 @@ import {$, TabProblem, api, fillList, formatDate, fromTemplate, run, t} from "./
 
 const PREVIEW_DELAY = 500;
 const NOT_ENROLLED = ["not_enrolled", "consent_needed"];
-const state = {items: new Map(), targets: [], enrolled: true, feedPage: 1, timer: null, seq: 0, busy: false};
+// shareKey: the idempotency key of the share being composed, sent again on a retry so it is never posted twice.
+const state = {items: new Map(), targets: [], enrolled: true, feedPage: 1, timer: null, seq: 0, busy: false,
+  shareKey: null};
 
 // ---- helpers ----
 
@@ -36,6 +38,12 @@ function fieldError(id, message) {
     if (message) input.setAttribute("aria-invalid", "true");
     else input.removeAttribute("aria-invalid");
   }
+}
+
+function newShareKey() {
+  if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+  const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 function problemMessage(error) {
@@ -188,12 +196,16 @@ async function submitShare(event) {
     return;
   }
   state.busy = true;
+  // One key per share: kept after a failure or a lost answer (the retry then cannot post twice), new once posted.
+  state.shareKey = state.shareKey || newShareKey();
   const button = $("share-post");
   button.setAttribute("disabled", "");
   $("share-status").textContent = t("posting");
   try {
-    const answer = await api("/api/me/share", {method: "POST", body: Object.assign({target: target}, body)});
+    const answer = await api("/api/me/share", {method: "POST",
+      body: Object.assign({target: target, idempotency_key: state.shareKey}, body)});
     if (answer.status === "posted") {
+      state.shareKey = null;
       $("share-status").textContent = t("posted", {place: answer.place});
       if (answer.web_url) {
         $("share-open-link").href = answer.web_url;
@@ -213,6 +225,8 @@ async function submitShare(event) {
       $("copy-text").select();
     }
   } catch (error) {
+    // The key already posted another version of this share (its answer was lost): the next try is a new share.
+    if (error instanceof TabProblem && error.kind === "idempotency_key_reused") state.shareKey = null;
     $("share-status").textContent = "";
     showShareError(error);
   } finally {
