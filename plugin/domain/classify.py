@@ -54,7 +54,7 @@ arguments of ``classify_post`` or module constants:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from plugin.domain.attachments import read_attachments
@@ -67,6 +67,7 @@ from plugin.domain.genre import (
     opening_region,
     sentence_cues,
 )
+from plugin.domain.learned import Model, shipped_model
 from plugin.domain.similarity import MIN_CONTENT_WORDS, NO_MATCH, CorporateIndex, Match, corporate_index
 from plugin.domain.text import (
     content_words,
@@ -90,6 +91,7 @@ __all__ = [
     "MIN_SENTENCE_STEMS",
     "CorporateIndex",
     "PostFeatures",
+    "classify_by_rules",
     "classify_post",
 ]
 
@@ -138,6 +140,8 @@ class PostFeatures:
     # plugin.domain.genre. Only "sharing" can be knowledge sharing.
     genre: str = "social"
     genre_scores: tuple[tuple[str, float], ...] = ()  # request, logistics, occasion and insight shares
+    # The learned second opinion's probability of knowledge sharing (plugin.domain.learned); None: rules alone.
+    probability: float | None = None
 
 
 class _Sentence(NamedTuple):
@@ -159,8 +163,45 @@ def classify_post(
     broadcast_threshold: float = 0.6,
     social_threshold: float = 0.5,
     min_view_words: int = 24,
+    model: Model | None | bool = True,
 ) -> PostFeatures:
     """Classify one Teams (HTML) or Yammer (plain text) post body as knowledge sharing and/or broadcast.
+
+    The rules below decide, with a learned second opinion on knowledge sharing (``plugin.domain.learned``):
+    ``model`` is True for the shipped model, a ``Model``, or False/None for the rules alone. Keyword arguments
+    are those of ``classify_by_rules``.
+    """
+    rules, own_tokens = classify_by_rules(
+        html, corporate_texts=corporate_texts, attachments=attachments, min_note_words=min_note_words,
+        broadcast_threshold=broadcast_threshold, social_threshold=social_threshold, min_view_words=min_view_words,
+    )
+    opinion = shipped_model() if model is True else (model or None)
+    if opinion is None:
+        return rules
+    probability = opinion.probability(rules, own_tokens)
+    knowledge_sharing = opinion.decide(rules, probability, min_note_words=min_note_words)
+    genre = rules.genre
+    if knowledge_sharing and genre != "sharing":
+        genre = "sharing"
+    elif not knowledge_sharing and genre == "sharing":
+        genre = "social"  # what it shares does not come with knowledge of the author's own
+    return replace(
+        rules, knowledge_sharing=knowledge_sharing, genre=genre, probability=round(probability, 4),
+        shares_something=rules.shares_something or knowledge_sharing,
+    )
+
+
+def classify_by_rules(
+    html: str,
+    *,
+    corporate_texts: Sequence[str] | CorporateIndex = (),
+    attachments: Sequence[Mapping[str, Any]] = (),
+    min_note_words: int = 12,
+    broadcast_threshold: float = 0.6,
+    social_threshold: float = 0.5,
+    min_view_words: int = 24,
+) -> tuple[PostFeatures, list[str]]:
+    """Classify a post by the rules alone; also return the author's own word tokens (for the learned opinion).
 
     * ``corporate_texts``: the corporate library, as texts (indexed and cached per distinct tuple) or as a
       prepared ``CorporateIndex``.
@@ -269,7 +310,7 @@ def classify_post(
         genre = decided.genre
     else:
         genre = "sharing" if shares_something else "social"
-    return PostFeatures(
+    features = PostFeatures(
         knowledge_sharing=genre == "sharing" and own_words >= min_note_words,
         broadcast=broadcast,
         own_words=own_words,
@@ -290,6 +331,7 @@ def classify_post(
         genre=genre,
         genre_scores=_scores(decided),
     )
+    return features, own_tokens
 
 
 def _scores(decided: Genre) -> tuple[tuple[str, float], ...]:

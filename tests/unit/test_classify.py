@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plugin.domain.classify import TRANSLATED_FLOOR, CorporateIndex, PostFeatures, classify_post
+from plugin.domain.classify import TRANSLATED_FLOOR, CorporateIndex, PostFeatures
+from plugin.domain.classify import classify_post as classify_shipped
 from plugin.domain.crosslingual import number_keys, sentence_keys, word_key, word_keys
 from plugin.domain.genre import (
     INSIGHT_FLOOR,
@@ -47,6 +49,9 @@ from plugin.domain.text import (
     tokens,
 )
 
+#: The rule tables below test the rules (plugin.domain.classify, genre, text); the learned second opinion
+#: (plugin.domain.learned) is tested on its own and, with the rules, by the corpus figures at the end.
+classify_post = functools.partial(classify_shipped, model=False)
 DATA = Path(__file__).resolve().parents[1] / "data"
 CORPORATE = json.loads((DATA / "corporate_texts.json").read_text(encoding="utf-8"))
 CORPORATE_TEXTS = tuple(c["text"] for c in CORPORATE)
@@ -1594,7 +1599,7 @@ Results = list[tuple[dict[str, Any], PostFeatures]]
 def _classify(rows: list[dict[str, Any]], corporate: Any) -> Results:
     """Classify labelled rows against one corporate library."""
     return [
-        (row, classify_post(row["html"], corporate_texts=corporate, attachments=row.get("attachments") or ()))
+        (row, classify_shipped(row["html"], corporate_texts=corporate, attachments=row.get("attachments") or ()))
         for row in rows
     ]
 
@@ -1627,7 +1632,11 @@ def _figures(results: Results) -> tuple[dict[str, float], str]:
 #: not asserted at 1.0: paraphrased summaries and a notice whose translation holds a social formula ("welkom") stay
 #: missed, see the print. Blind sets 5 and 6 (48 posts each, own libraries; first seen: knowledge sharing 0.900/0.947
 #: and 0.895/0.944, broadcast 1.000/0.500 and 1.000/0.667) then led to the translated-passage rules of
-#: ``plugin.domain.classify`` (block floor, runs); their remaining misses are printed too.
+#: ``plugin.domain.classify`` (block floor, runs); their remaining misses are printed too. Blind sets 7 and 8 (first
+#: seen by the rules alone: knowledge sharing 0.773/0.850 and 0.957/0.880, broadcast 1.000/0.889 and 1.000/0.900)
+#: and twelve training sets of other organisations (the rules alone, first seen on sets 1–6: 0.860/0.815 pooled)
+#: train the learned second opinion (``plugin.domain.learned``, ``scripts/train_classifier.py``); the figures
+#: below are therefore in-sample for it, and its leave-one-set-out figures are what the training script prints.
 DEVELOPMENT = (
     ("classifier_corpus.jsonl", "corpus"),
     ("classifier_blind.jsonl", "first blind set"),
@@ -1638,6 +1647,9 @@ DEVELOPMENT = (
     ("classifier_translations.jsonl", "translation set"),
     ("classifier_blind5.jsonl", "fifth blind set"),
     ("classifier_blind6.jsonl", "sixth blind set"),
+    ("classifier_blind7.jsonl", "seventh blind set"),
+    ("classifier_blind8.jsonl", "eighth blind set"),
+    *((f"classifier_train{n}.jsonl", f"training set {n}") for n in range(1, 13)),
 )
 #: The programme's target for every figure (knowledge-sharing and broadcast precision and recall).
 TARGET = 0.9
@@ -1711,14 +1723,34 @@ def _assert_held_out(name: str, record_property: pytest.RecordProperty | None = 
     return figures
 
 
-#: What the classifier reaches on blind set 7 (52 posts of a housing corporation, written 2026-11-27 by someone who
-#: never saw the classifier or the other sets, and never seen by whoever tuned it): knowledge sharing P=0.773
-#: R=0.850, broadcast P=1.000 R=0.889. The target is 0.9 on every figure; the knowledge-sharing figures are not there
-#: yet, so this floor only stops them getting worse. When a change lifts them, raise the floor; once a set has been
-#: looked at for tuning it moves to DEVELOPMENT and a new blind set takes its place here.
-BLIND7_FLOOR = {"ks_precision": 0.77, "ks_recall": 0.85, "bc_precision": 0.9, "bc_recall": 0.88}
+#: Held-out sets: written on 2026-11-27 by people who never saw the classifier or the other sets (a regional hospital
+#: and a municipality), never trained or tuned on, and classified once, with the shipped rules and model, to record
+#: these figures. Measured then: set 9 knowledge sharing P=0.923 R=1.000, broadcast 1.000/1.000; set 10 knowledge
+#: sharing P=1.000 R=0.833, broadcast 1.000/0.900; pooled knowledge sharing 0.957/0.917, broadcast 1.000/0.950 (the
+#: rules alone: 0.875/0.729). Set 10's knowledge-sharing recall is below the target, so it has a floor at what it
+#: reaches; once a set is looked at for tuning it moves to DEVELOPMENT and a new set takes its place here.
+HELD_OUT = ("classifier_blind9.jsonl", "classifier_blind10.jsonl")
+BLIND10_FLOOR = {"ks_recall": 0.83}
 
 
-def test_blind7_holdout(record_property: pytest.RecordProperty) -> None:
-    """Blind set 7, held out: never used for tuning (see ``BLIND7_FLOOR`` for where it stands against the target)."""
-    _assert_held_out("classifier_blind7.jsonl", record_property, floor=BLIND7_FLOOR)
+def test_blind9_holdout(record_property: pytest.RecordProperty) -> None:
+    """Blind set 9 (a hospital), held out: every figure at the target."""
+    _assert_held_out("classifier_blind9.jsonl", record_property)
+
+
+def test_blind10_holdout(record_property: pytest.RecordProperty) -> None:
+    """Blind set 10 (a municipality), held out: at the target except knowledge-sharing recall (``BLIND10_FLOOR``)."""
+    _assert_held_out("classifier_blind10.jsonl", record_property, floor=BLIND10_FLOOR)
+
+
+def test_held_out_sets_pooled_reach_the_target(record_property: pytest.RecordProperty) -> None:
+    """Both held-out sets together (120 posts of two organisations): every figure at least the target."""
+    results: Results = []
+    for name in HELD_OUT:
+        labelled, library = _load_blind(name)
+        results += _classify(labelled, library)
+    figures, summary = _figures(results)
+    print(f"held-out sets pooled: {summary}")
+    for key, value in figures.items():
+        record_property(f"held-out:{key}", round(value, 3))
+    assert min(figures.values()) >= TARGET, summary
