@@ -49,6 +49,10 @@ arguments of ``classify_post`` or module constants:
   re-shared press release).
 * **Knowledge sharing**: the post shares something (a link, a file, a forwarded message or an insight)
   with at least ``min_note_words`` own words, its genre is "sharing", and it is not a broadcast.
+* **Second opinion** (``plugin.domain.learned``): a logistic model over these features and the author's words,
+  trained on labelled posts of organisations the rules were never tuned on, confirms or overturns the rules'
+  knowledge-sharing verdict when it is confident (never for a broadcast or a post below the note length).
+  ``classify_by_rules`` gives the rules' verdict alone.
 """
 
 from __future__ import annotations
