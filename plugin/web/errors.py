@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 JSON_PREFIXES = ("/api/", "/webhooks/", "/healthz", "/ob/")
+#: Page titles people read, in their language (Werkzeug's names are English only).
+PAGE_TITLES = {
+    400: _l("That request was not understood"),
+    401: _l("Please sign in"),
+    403: _l("No access"),
+    404: _l("Page not found"),
+    405: _l("That is not possible here"),
+    413: _l("That is too large"),
+    429: _l("Too many requests, please wait a moment"),
+    500: _l("Something went wrong"),
+    503: _l("Temporarily unavailable"),
+}
 
 
 def wants_json() -> bool:
@@ -31,7 +44,8 @@ def register_errorhandlers(app: Flask) -> None:
         status = exc.code or 500
         if wants_json():
             return json_error(status, _error_code(exc), exc.description or exc.name)
-        return render_template("error.html", status=status, title=exc.name), status
+        title = PAGE_TITLES.get(status, exc.name)
+        return render_template("error.html", status=status, title=str(title)), status
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

@@ -62,10 +62,15 @@ def test_unknown_api_route_is_json(client):
     assert response.get_json() == {"error": "not_found", "message": response.get_json()["message"]}
 
 
-def test_unknown_page_is_a_friendly_page_in_the_right_language(client):
-    response = client.get("/nope?locale=nl")
+@pytest.mark.parametrize(("locale", "title", "advice"), [
+    ("nl", "Pagina niet gevonden", "Laat het je Ambassador-coach weten"),
+    ("en", "Page not found", "please tell your Ambassador coach"),
+])
+def test_unknown_page_is_a_friendly_page_in_the_right_language(client, locale, title, advice):
+    response = client.get(f"/nope?locale={locale}")
     assert response.status_code == 404
-    assert "Laat het je Ambassador-coach weten" in response.text
+    assert f"<h1>{title}</h1>" in response.text and advice in response.text
+    assert "Not Found" not in response.text
     assert response.mimetype == "text/html"
 
 
