@@ -71,7 +71,27 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(report_pages.bp)
     init_sandbox(app)
     install_webhook_intake(app)  # Graph's deliveries skip Flask's per-request machinery
-    install_webhook_limit(app)  # outermost: counts deliveries per address before the intake stores them
+    install_webhook_limit(app)  # counts deliveries per address before the intake stores them
+    install_proxy_fix(app)  # outermost: every layer below sees the client's address and scheme
+
+
+def install_proxy_fix(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client address and scheme from their X-Forwarded-* headers."""
+    # Only For and Proto: the documented nginx block sets both (and passes Host itself), while a proxy passes other
+    # X-Forwarded-* headers from the client unchanged, which must not decide our host. With 0 (the default) the
+    # headers are ignored, so a client that reaches gunicorn directly cannot claim another address.
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies <= 0:
+        return
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    class TrustedProxies(ProxyFix):
+        """ProxyFix that, like the layers below it, lets code reach the next layer (``app.wsgi_app.wrapped``)."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.app, name)
+
+    app.wsgi_app = TrustedProxies(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
 
 def register_errorhandlers(app: Flask) -> None:

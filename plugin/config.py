@@ -49,6 +49,7 @@ class Settings:
     message_text_retention_days: int = 0
     api_rate_limit: str = "300 per minute"
     webhook_rate_limit: str = "5000 per second"
+    trusted_proxies: int = 0
 
     @property
     def app_host(self) -> str:
@@ -85,6 +86,7 @@ class Settings:
             "MESSAGE_TEXT_RETENTION_DAYS": self.message_text_retention_days,
             "API_RATE_LIMIT": self.api_rate_limit,
             "WEBHOOK_RATE_LIMIT": self.webhook_rate_limit,
+            "TRUSTED_PROXIES": self.trusted_proxies,
         }
 
 
@@ -146,6 +148,14 @@ def _rate(env: Mapping[str, str], name: str, default: str) -> str:
     }:
         raise ConfigError(f"{name} must be a rate such as '300 per minute' or '5000/second' (got {value!r})")
     return value
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> int:
+    raw = (env.get("TRUSTED_PROXIES") or "").strip() or "0"
+    if not raw.isdigit() or int(raw) > 10:
+        raise ConfigError("TRUSTED_PROXIES must be the number of reverse proxies in front of the app, "
+                          f"0 (none, the default) to 10 (got {raw!r})")
+    return int(raw)
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path, testing: bool = False) -> Settings:
@@ -217,4 +227,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, instance_path: Path, 
         message_text_retention_days=_days(env, "MESSAGE_TEXT_RETENTION_DAYS", 0, 0),
         api_rate_limit=_rate(env, "API_RATE_LIMIT", "300 per minute"),
         webhook_rate_limit=_rate(env, "WEBHOOK_RATE_LIMIT", "5000 per second"),
+        trusted_proxies=_trusted_proxies(env),
     )

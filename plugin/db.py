@@ -83,8 +83,14 @@ def close_session(_exc: BaseException | None = None) -> None:
         session.close()
 
 
+#: Execution option naming how a SQLite transaction begins: "IMMEDIATE" takes the write lock at BEGIN (waiting up
+#: to the busy timeout), for a transaction that will write anyway (``session.connection(execution_options=…)``).
+SQLITE_BEGIN = "sqlite_begin"
+
+
 def _sqlite_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    mode = connection.get_execution_options().get(SQLITE_BEGIN)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
 @contextmanager

@@ -3,9 +3,10 @@
 Life of an item: ``pending`` → (claimed) ``processing`` with ``locked_until`` = lease end → ``done``; on an error
 back to ``pending`` with ``locked_until`` = not before (exponential backoff), after ``MAX_ATTEMPTS`` ``failed``.
 A worker that dies leaves its items ``processing``; once the lease has passed, ``claim_batch`` (or
-``requeue_stuck``) hands them out again. Processing commits the Activity rows first, then recomputes the
-affected cohorts, then marks the item done: a crash between any two steps repeats work on the next attempt but
-never loses or double-counts it (ingest and recompute are idempotent).
+``requeue_stuck``) hands them out again. A worker processes its claimed batch in three steps: it commits each
+item's Activity rows, then recomputes the people the batch touched (once per cohort), then marks the batch done:
+a crash between any two steps repeats work on the next attempt but never loses or double-counts it (ingest and
+recompute are idempotent, and a repeated item recomputes even when its ingest finds nothing new).
 
 Identity (unique): sha256 of subscription id | change type | resource | resource data id | version, where the
 version is ``@odata.etag``, else the resource's ``lastModifiedDateTime`` (from decrypted content), else the
@@ -24,11 +25,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, and_, bindparam, delete, not_, or_, select, text, update
+from sqlalchemy import Connection, Dialect, and_, bindparam, delete, inspect, not_, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..adapters.graph_notifications import parse_message_resource
+from ..db import SQLITE_BEGIN
 from ..models import InboxItem
 from .ingest import TEAMS, IngestResult, ingest_channel_message, ingest_deletion
 from .progress import recompute_people
@@ -200,6 +202,17 @@ def _compiled_insert(dialect: Dialect, rows: int) -> _CompiledInsert:
                            converters)
 
 
+def _begin_write(session: Session) -> None:
+    """On SQLite: end any open transaction and begin one that holds the write lock from the start."""
+    # A SQLite read transaction cannot become a write one once another connection (the webhook, a worker) has
+    # written since its first read: "database is locked" at once, whatever the busy timeout. Taking the lock at
+    # BEGIN makes the writer wait its turn instead (busy timeout); the inbox's writes are short. PostgreSQL
+    # writers wait for row locks by themselves.
+    if session.get_bind().dialect.name == "sqlite":
+        session.commit()
+        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+
+
 def _claimable(now: datetime, lifecycle: bool) -> Any:
     kind = InboxItem.change_type.like(f"{LIFECYCLE_PREFIX}%")
     return and_(
@@ -215,8 +228,10 @@ def claim_batch(session: Session, limit: int, *, worker_id: str, lease_seconds: 
                 lifecycle: bool = False, now: datetime | None = None) -> list[InboxItem]:
     """Atomically take up to ``limit`` items (oldest first) for this worker until the lease ends; commits."""
     # Change notifications by default; lifecycle=True takes the lifecycle items (for the subscription job).
-    # PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED. SQLite: one guarded UPDATE per candidate, kept only when it
-    # changed a row (rowcount 1), so two workers never own the same item without needing a claim-token column.
+    # PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED, then UPDATE those. SQLite: one UPDATE … WHERE id IN (the
+    # oldest claimable) RETURNING id, in a transaction that took the write lock at BEGIN (IMMEDIATE): concurrent
+    # workers and the webhook wait their turn (busy timeout) instead of one failing with "database is locked"
+    # because its read could not be upgraded to a write, and no two workers ever own the same item.
     # End any open transaction first: on SQLite (WAL) a read transaction keeps seeing the snapshot it started
     # with, so a worker reusing its session would never see items stored since.
     session.commit()
@@ -233,17 +248,15 @@ def claim_batch(session: Session, limit: int, *, worker_id: str, lease_seconds: 
                 session.execute(update(InboxItem).where(InboxItem.id.in_(claimed)).values(**take)
                                 .execution_options(synchronize_session=False))
         else:
-            claimed = []
-            for item_id in list(session.scalars(candidates)):
-                result = session.execute(update(InboxItem).where(InboxItem.id == item_id, claimable).values(**take)
-                                         .execution_options(synchronize_session=False))
-                if result.rowcount == 1:
-                    claimed.append(item_id)
+            _begin_write(session)
+            claimed = sorted(session.scalars(
+                update(InboxItem).where(InboxItem.id.in_(candidates), claimable).values(**take)
+                .returning(InboxItem.id).execution_options(synchronize_session=False)))
         session.commit()
         return claimed
 
-    # On SQLite the read that picks candidates cannot turn into a write once the webhook (or another worker)
-    # has written since: "database is locked" at once, whatever the busy timeout. Start again on a fresh snapshot.
+    # A write conflict that still happens (PostgreSQL: a deadlock; SQLite: the lock not granted within the busy
+    # timeout) starts the claim again on a fresh snapshot.
     claimed = with_retry(session, claim)
     if not claimed:
         return []
@@ -255,6 +268,20 @@ def claim_batch(session: Session, limit: int, *, worker_id: str, lease_seconds: 
 def process_item(session: Session, item: InboxItem, fetch_message: FetchMessage, *,
                  corporate_texts: Sequence[str] = (), instance_path: str | Path | None = None) -> IngestResult:
     """Ingest the message an item is about, recompute the people it concerns, mark it done (commits each step)."""
+    ingested = _ingest_item(session, item, fetch_message, corporate_texts=corporate_texts)
+    if ingested is None:
+        _mark_done(session, item, note="not a channel message resource")
+        return IngestResult(None, ignored="unsupported_resource")
+    result, touched = ingested
+    for cohort_id, people in sorted(touched.items()):
+        recompute_people(session, cohort_id, people, instance_path=instance_path)
+    _mark_done(session, item)
+    return result
+
+
+def _ingest_item(session: Session, item: InboxItem, fetch_message: FetchMessage, *,
+                 corporate_texts: Sequence[str] = ()) -> tuple[IngestResult, dict[int, set[int]]] | None:
+    """Store the activity of one item (commits); with the people to recompute, by cohort; None: not for us."""
     if item.change_type.startswith(LIFECYCLE_PREFIX):
         raise ValueError("lifecycle items are for the subscription job, not for process_item")
     payload = item.payload or {}
@@ -262,13 +289,13 @@ def process_item(session: Session, item: InboxItem, fetch_message: FetchMessage,
     content = payload.get("content")
     message = content if isinstance(content, Mapping) and content.get("id") else None
     if ref is None and message is None:
-        _mark_done(session, item, note="not a channel message resource")
-        return IngestResult(None, ignored="unsupported_resource")
+        return None
     if message is None:
         message = fetch_message(item.resource)
     attempts = item.attempts
 
     def ingest() -> IngestResult:
+        _begin_write(session)
         if message is None:
             assert ref is not None
             external_id = f"{ref.message_id}/{ref.reply_id}" if ref.reply_id else ref.message_id
@@ -287,17 +314,18 @@ def process_item(session: Session, item: InboxItem, fetch_message: FetchMessage,
     result = with_retry(session, ingest)
     # A retried item recomputes even when ingest found nothing new: its first attempt may have stored the rows
     # and died before the recompute. Only the people the message bears on are replayed (see services.progress).
+    touched: dict[int, set[int]] = {}
     if result.changed or attempts > 1:
-        for cohort_id in sorted(result.cohort_ids):
-            recompute_people(session, cohort_id, result.people, instance_path=instance_path)
-    _mark_done(session, item)
-    return result
+        people = {p for p in result.people if p is not None}
+        touched = {cohort_id: set(people) for cohort_id in result.cohort_ids}
+    return result, touched
 
 
 def _mark_done(session: Session, item: InboxItem, *, note: str | None = None) -> None:
     """Done: the lease released and the message text removed from the stored payload; commits."""
 
     def done() -> None:
+        _begin_write(session)
         item.status, item.locked_until, item.error = "done", None, note
         item.processed_at = _utcnow()
         item.payload = strip_content(item.payload or {})
@@ -318,33 +346,89 @@ def strip_content(payload: Mapping[str, Any]) -> dict[str, Any]:
 def process_pending(session: Session, fetch_message: FetchMessage, *, limit: int = 100, worker_id: str = "worker",
                     lease_seconds: int = DEFAULT_LEASE_SECONDS, corporate_texts: Sequence[str] = (),
                     instance_path: str | Path | None = None) -> ProcessResult:
-    """Claim a batch of change notifications and process each; a failing item is retried later, not lost."""
+    """Claim a batch, ingest each item, recompute the people they touch once per cohort, mark the batch done."""
     # instance_path: where admin-loaded programme files live (services.programmes).
+    # Replaying a person costs the same for one new message as for a hundred, so the recompute runs once per
+    # batch, over everyone its items touched. The items stay leased (``processing``) until their cohorts are
+    # recomputed: a worker dying anywhere in between leaves them to be claimed again, and a repeated item
+    # (attempts > 1) recomputes even when its ingest finds nothing new.
     items = claim_batch(session, limit, worker_id=worker_id, lease_seconds=lease_seconds)
-    done = retried = failed = 0
+    retried = failed = 0
+    ingested: list[InboxItem] = []
+    unsupported: list[InboxItem] = []
+    touched: dict[int, set[int]] = {}  # cohort → people to recompute
+    items_of: dict[int, list[InboxItem]] = {}  # cohort → the items that wait for its recompute
     for item in items:
-        item_id = item.id
         if item.attempts > MAX_ATTEMPTS:  # its workers kept dying on it (the lease ran out each time)
+            _begin_write(session)
             _give_up(session, item, "gave up: the lease expired on every attempt")
             failed += 1
             continue
         try:
-            process_item(session, item, fetch_message, corporate_texts=corporate_texts, instance_path=instance_path)
-            done += 1
+            outcome = _ingest_item(session, item, fetch_message, corporate_texts=corporate_texts)
         except Exception as exc:  # noqa: BLE001 - one bad item must not stop the batch; it is retried later
-            session.rollback()
-            log.warning("inbox item %s failed: %s", item_id, type(exc).__name__, exc_info=True)
-            if _retry_later(session, item_id, exc):
+            if _failed(session, item, exc):
                 retried += 1
             else:
                 failed += 1
-    return ProcessResult(claimed=len(items), done=done, retried=retried, failed=failed)
+            continue
+        if outcome is None:
+            unsupported.append(item)
+            continue
+        ingested.append(item)
+        for cohort_id, people in outcome[1].items():
+            touched.setdefault(cohort_id, set()).update(people)
+            items_of.setdefault(cohort_id, []).append(item)
+
+    waiting = {id(item) for item in ingested}  # items not yet known to need a retry
+    for cohort_id, people in sorted(touched.items()):
+        try:
+            recompute_people(session, cohort_id, people, instance_path=instance_path)
+        except Exception as exc:  # noqa: BLE001 - the other cohorts go on; these items are retried later
+            for item in items_of[cohort_id]:
+                if id(item) in waiting:
+                    waiting.discard(id(item))
+                    if _failed(session, item, exc):
+                        retried += 1
+                    else:
+                        failed += 1
+    finished = [item for item in ingested if id(item) in waiting]
+    _mark_all_done(session, [(item, None) for item in finished]
+                   + [(item, "not a channel message resource") for item in unsupported])
+    return ProcessResult(claimed=len(items), done=len(finished) + len(unsupported), retried=retried, failed=failed)
+
+
+def _failed(session: Session, item: InboxItem, exc: Exception) -> bool:
+    """Log a failed item and put it back with a backoff (or fail it); True when it will be retried; commits."""
+    item_id = inspect(item).identity[0]  # read without a query: a failed session refuses to load anything
+    session.rollback()
+    log.warning("inbox item %s failed: %s", item_id, type(exc).__name__, exc_info=exc)
+    return _retry_later(session, item_id, exc)
+
+
+def _mark_all_done(session: Session, items: Sequence[tuple[InboxItem, str | None]]) -> None:
+    """Mark these items done (with an optional note), as ``_mark_done`` does, in one transaction; commits."""
+    if not items:
+        return
+
+    def done() -> None:
+        _begin_write(session)
+        now = _utcnow()
+        for item, note in items:
+            item.status, item.locked_until, item.error = "done", None, note
+            item.processed_at = now
+            item.payload = strip_content(item.payload or {})
+        session.commit()
+
+    with_retry(session, done)
 
 
 def _retry_later(session: Session, item_id: int, exc: Exception) -> bool:
     """Back to pending with a backoff, or failed after MAX_ATTEMPTS; True when it will be retried; commits."""
+    _begin_write(session)
     item = session.get(InboxItem, item_id, populate_existing=True)
     if item is None:
+        session.commit()
         return False
     item.error = f"{type(exc).__name__}: {exc}"[:_ERROR_CHARS]
     retry = item.attempts < MAX_ATTEMPTS
@@ -359,6 +443,7 @@ def _retry_later(session: Session, item_id: int, exc: Exception) -> bool:
 
 def _give_up(session: Session, item: InboxItem, error: str | None) -> None:
     """Failed for good (an admin can look at ``error``); the text must not linger either; commits."""
+    # The caller began the transaction (``_begin_write``).
     item.status, item.locked_until, item.error = "failed", None, error
     item.payload = strip_content(item.payload or {})
     session.commit()

@@ -19,18 +19,21 @@ from sqlalchemy.orm import Session
 from plugin.models import Activity, Award, InboxItem, PointsEntry
 from plugin.services import inbox as inbox_service
 from plugin.services.inbox import process_pending, requeue_stuck
-from plugin.services.progress import recompute_cohort
+from plugin.services.progress import recompute_cohort, recompute_people
 from tests.integration.ingest_fixtures import IN_WEEK_1, KNOWLEDGE_HTML, chat_message, setup_cohort
 
 STATE = "sandbox-client-state"  # GRAPH_CLIENT_STATE in tests
 TEAM, CHANNEL = "team-1", "19:general@thread.tacv2"
-#: The issue asks for 20,000; 1,100 (1,000 messages) keep the reliability suite within ~3 minutes on this
-#: two-core machine, as processing is a full ingest + recompute per item. Set 20_000 for the full burst.
-NOTIFICATIONS = 1_100
+#: The burst of issue #11: 20,000 notifications (18,181 messages). The inbox recomputes once per claimed batch, so
+#: this takes about three minutes on the two-core CI machine, on SQLite and on PostgreSQL alike.
+NOTIFICATIONS = 20_000
 DUPLICATES = 0.10
 PER_DELIVERY = 40
 PEOPLE = 12
-KILL_AFTER = (150, 400)  # the worker dies after this many ingests of its life, twice
+KILL_AFTER = (2_700, 7_300)  # the worker dies after this many ingests of its life, twice
+#: The moment progress is judged at: after the two weeks of messages, before the cohort freezes (a test run on a
+#: later date must not find the cohort ended, which would freeze it at the first recompute).
+AT = IN_WEEK_1 + timedelta(days=15)
 
 
 class WorkerKilled(BaseException):
@@ -108,6 +111,8 @@ def test_a_shuffled_burst_with_duplicates_and_two_worker_deaths_counts_every_act
         return real_ingest(*args, **kwargs)
 
     monkeypatch.setattr(inbox_service, "ingest_channel_message", mortal_ingest)
+    monkeypatch.setattr(inbox_service, "recompute_people",
+                        lambda s, cohort_id, people, **kw: recompute_people(s, cohort_id, people, at=AT))
     worker, deaths = 1, 0
 
     def work() -> None:
@@ -145,7 +150,7 @@ def test_a_shuffled_burst_with_duplicates_and_two_worker_deaths_counts_every_act
     after_burst = totals(session)
     assert after_burst[0] and after_burst[1]  # people earned points and badges
     assert all(count == 1 for *_, count in after_burst[1])  # one award per person and badge
-    recompute_cohort(session, cohort.id)
+    recompute_cohort(session, cohort.id, at=AT)
     assert totals(session) == after_burst  # what a calm, single recompute gives: nothing twice, nothing missing
 
 
