@@ -115,7 +115,7 @@ def register_tasks(huey: Huey, app: Flask) -> dict:
         with app.app_context(), job_session(app) as session, GraphClient.from_app(app) as graph:
             result = handle_lifecycle(session, graph, notification_url=webhook_url(),
                                       lifecycle_url=webhook_url("/lifecycle"),
-                                      client_state=app.config["GRAPH_CLIENT_STATE"])
+                                      client_state=app.config["GRAPH_CLIENT_STATE"], instance_path=app.instance_path)
             return result.reauthorized + result.recreated + len(result.resynced)
 
     @huey.periodic_task(crontab(minute="*/30"))
@@ -124,14 +124,14 @@ def register_tasks(huey: Huey, app: Flask) -> dict:
         with app.app_context(), job_session(app) as session, GraphClient.from_app(app) as graph:
             cohorts = running_cohorts(session, datetime.now(UTC))
             for cohort_id in cohorts:
-                sync_cohort(session, graph, cohort_id)
+                sync_cohort(session, graph, cohort_id, instance_path=app.instance_path)
             return len(cohorts)
 
     @huey.periodic_task(crontab(minute="*/5"))
     def poll_yammer() -> int:
         """Every five minutes: read new Viva Engage posts of running cohorts' communities as their participants."""
         with app.app_context(), job_session(app) as session, YammerClient.from_app(app, _named_reader) as yammer:
-            return sync_yammer(session, yammer).ingested
+            return sync_yammer(session, yammer, instance_path=app.instance_path).ingested
 
     @huey.periodic_task(crontab(minute="53"))
     def refresh_leads() -> int:
