@@ -88,6 +88,16 @@ def close_session(_exc: BaseException | None = None) -> None:
 SQLITE_BEGIN = "sqlite_begin"
 
 
+def begin_write(session: Session) -> None:
+    """On SQLite: end any open transaction, begin one that holds the write lock from the start (elsewhere: nothing)."""
+    # A SQLite read transaction cannot become a write one once another connection (the webhook, a worker) has
+    # written since its first read: "database is locked" at once, whatever the busy timeout. Taking the lock at
+    # BEGIN makes the writer wait its turn instead (busy timeout). PostgreSQL writers wait for row locks by themselves.
+    if session.get_bind().dialect.name == "sqlite":
+        session.commit()
+        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+
+
 def _sqlite_begin(connection) -> None:
     mode = connection.get_execution_options().get(SQLITE_BEGIN)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")

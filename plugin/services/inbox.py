@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..adapters.graph_notifications import parse_message_resource
-from ..db import SQLITE_BEGIN
+from ..db import begin_write as _begin_write
 from ..models import InboxItem
 from .ingest import TEAMS, IngestResult, ingest_channel_message, ingest_deletion
 from .progress import recompute_people
@@ -200,17 +200,6 @@ def _compiled_insert(dialect: Dialect, rows: int) -> _CompiledInsert:
                        for name in _INBOX_COLUMNS)
     return _CompiledInsert(compiled.string, tuple(compiled.positiontup) if compiled.positiontup else None,
                            converters)
-
-
-def _begin_write(session: Session) -> None:
-    """On SQLite: end any open transaction and begin one that holds the write lock from the start."""
-    # A SQLite read transaction cannot become a write one once another connection (the webhook, a worker) has
-    # written since its first read: "database is locked" at once, whatever the busy timeout. Taking the lock at
-    # BEGIN makes the writer wait its turn instead (busy timeout); the inbox's writes are short. PostgreSQL
-    # writers wait for row locks by themselves.
-    if session.get_bind().dialect.name == "sqlite":
-        session.commit()
-        session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
 
 
 def _claimable(now: datetime, lifecycle: bool) -> Any:

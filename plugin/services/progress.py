@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import Row, Select, Table, TextClause, bindparam, select, text
 from sqlalchemy.orm import Session, aliased
 
+from ..db import begin_write
 from ..domain.badges import badges_to_revoke
 from ..domain.calendar import CohortCalendar
 from ..domain.engine import PersonState, ProgrammeEngine
@@ -168,11 +169,14 @@ def lock_cohort(session: Session, cohort_id: int) -> None:
 
     Without it, a worker that read the cohort's activity before a new post arrived could commit after a worker
     that read it after, and overwrite the newer progress and risk with its older ones. Taken before anything is
-    read, so every recompute reads what the one before it committed. SQLite serialises writers itself (a
-    transaction whose reads went stale cannot write, and is retried: services.retry).
+    read, so every recompute reads what the one before it committed. On SQLite the recompute takes the database's
+    write lock up front instead (``begin_write``): its reads would otherwise go stale under a concurrent writer and
+    its writes be refused ("database is locked"), however often it is retried.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(_LOCK_SQL, {"space": _LOCK_SPACE, "cohort": cohort_id})
+    else:
+        begin_write(session)
 
 
 def person_state(session: Session, cohort: Cohort, enrolment: Enrolment, programme: Programme, *,

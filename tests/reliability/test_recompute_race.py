@@ -2,8 +2,9 @@
 
 Worker "stale" reads the cohort's activity, then a new post arrives and worker "fresh" recomputes with it while
 "stale" is still working. On PostgreSQL the cohort's advisory lock makes "fresh" wait for "stale" (and then read
-what it committed); on SQLite "stale" cannot write over a newer commit and is retried. Either way the stored
-progress, points, badges and risk must be exactly those of a single recompute of the final activity.
+what it committed); on SQLite a recompute holds the database's write lock from its first read, so the new post
+itself waits until "stale" has committed. Either way the stored progress, points, badges and risk must be exactly
+those of a single recompute of the final activity.
 """
 
 from __future__ import annotations
@@ -87,32 +88,53 @@ def test_a_stale_recompute_never_overwrites_a_fresher_one(own_database, monkeypa
     monkeypatch.setattr(progress, "cohort_events", events_then_pause)
     errors: list[BaseException] = []
 
+    stale_done = threading.Event()
+    posted_after_stale: list[bool] = []
+
     def worker() -> None:
         try:
             with Session(engine, expire_on_commit=False) as session:
                 recompute_cohort(session, cohort_id, at=LATER)
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
+        finally:
+            if threading.current_thread().name == "stale":
+                stale_done.set()
+
+    def post() -> None:
+        try:
+            with Session(engine, expire_on_commit=False) as session:
+                knowledge_post(session, ann, "r102")  # ann's first post arrives
+                session.commit()
+                posted_after_stale.append(stale_done.is_set())
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
 
     stale = threading.Thread(target=worker, name="stale")
+    fresh = threading.Thread(target=worker, name="fresh")
+    poster = threading.Thread(target=post, name="poster")
     stale.start()
     try:
         wait_for(read.is_set, "the stale worker to read the activity")
-        with Session(engine, expire_on_commit=False) as session:
-            knowledge_post(session, ann, "r102")  # ann's first post arrives
-            session.commit()
-        fresh = threading.Thread(target=worker, name="fresh")
-        fresh.start()
+        poster.start()
         if engine.dialect.name == "postgresql":
+            poster.join(DEADLINE)
+            fresh.start()
             wait_for(lambda: not fresh.is_alive() or waiting_for_cohort_lock(engine, cohort_id),
                      "the fresh worker to finish or to wait for the cohort's lock")
         else:
-            fresh.join(DEADLINE)  # SQLite: nothing makes it wait for a worker that only read
+            # SQLite: the stale worker holds the write lock, so the post cannot be stored before it commits.
+            poster.join(1.0)
+            assert poster.is_alive(), "the post was stored while a recompute held the write lock"
     finally:
         resume.set()
     stale.join(DEADLINE)
+    poster.join(DEADLINE)
+    if engine.dialect.name != "postgresql":
+        assert posted_after_stale == [True]
+        fresh.start()  # reads the post the stale worker could not have seen
     fresh.join(DEADLINE)
-    assert not stale.is_alive() and not fresh.is_alive()
+    assert not stale.is_alive() and not fresh.is_alive() and not poster.is_alive()
     assert errors == []
 
     with Session(engine, expire_on_commit=False) as session:
