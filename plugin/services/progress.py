@@ -26,7 +26,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,7 @@ from ..models import (
     PointsEntry,
     RiskAssessment,
 )
+from ..models.types import UTCDateTime
 from .ingest import insert_new
 from .programmes import ensure_badges, programme_for
 from .retry import with_retry
@@ -89,8 +90,13 @@ class RecomputeResult:
 
 def cohort_calendar(cohort: Cohort) -> CohortCalendar:
     """The calendar of a cohort (start date, time zone, grace period, length)."""
-    return CohortCalendar(start=cohort.start_date, timezone=cohort.timezone, grace_days=cohort.grace_days,
-                          weeks=cohort.weeks)
+    return _calendar(cohort.start_date, cohort.timezone, cohort.grace_days, cohort.weeks)
+
+
+@lru_cache(maxsize=64)
+def _calendar(start: date, timezone: str, grace_days: int, weeks: int) -> CohortCalendar:
+    # A calendar is immutable and computes its ~60 day bounds up front (time zone arithmetic): build it once.
+    return CohortCalendar(start=start, timezone=timezone, grace_days=grace_days, weeks=weeks)
 
 
 def recompute_cohort(session: Session, cohort_id: int, *, at: datetime | None = None,
@@ -202,19 +208,12 @@ def cohort_events(session: Session, cohort: Cohort, people: set[int], calendar: 
     if not people:
         return
     start, end = calendar.day_start(0) - timedelta(days=1), calendar.frozen_at
-    channel, community = aliased(Channel), aliased(Community)
-    # Plain columns, not Activity objects: building ORM instances cost more than the engine's replay.
-    rows = session.execute(
-        select(*_EVENT_COLUMNS, channel.graph_id.label("channel_graph_id"),
-               community.yammer_group_id.label("community_group_id"))
-        .outerjoin(channel, Activity.channel_id == channel.id)
-        .outerjoin(community, Activity.community_id == community.id)
-        .where(Activity.deleted_at.is_(None), Activity.occurred_at >= start, Activity.occurred_at < end,
-               (Activity.author_id.in_(people)) | (Activity.target_author_id.in_(people)))
-        .execution_options(yield_per=2000)
-    )
+    # A whole cohort's rows are streamed; a few people's come in one round trip (on PostgreSQL, streaming costs a
+    # server-side cursor: three more round trips, a good part of the personal tab's time).
+    query = _ACTIVITY_EVENTS if partial else _ACTIVITY_EVENTS_STREAMED
+    rows = session.execute(query, {"start": start, "end": end, "people": sorted(people)})
     for row in rows:
-        yield from activity_events(row, row.channel_graph_id or row.community_group_id, people)
+        yield from activity_events(row, people)
     only = people if partial else None
     yield from _evidence_events(session, cohort, only)
     yield from _checkin_events(session, cohort, only)
@@ -225,27 +224,50 @@ _EVENT_COLUMNS = (Activity.source, Activity.external_id, Activity.kind, Activity
                   Activity.own_words, Activity.topics, Activity.content_hash)
 
 
-def activity_events(activity: Activity | Row[Any], place_id: str | None,
-                    people: set[int]) -> Iterator[ActivityEvent]:
-    """The events one activity row means for the participants involved (author and, for responses, target)."""
-    event_id = f"{activity.source}:{activity.external_id}"
-    author, target = activity.author_id, activity.target_author_id
-    common = {"occurred_at": activity.occurred_at, "place_id": place_id, "thread_id": activity.thread_external_id}
-    if activity.kind == "post":
+def _activity_events_query() -> Select:
+    channel, community = aliased(Channel), aliased(Community)
+    people = bindparam("people", expanding=True)
+    # Plain columns, not Activity objects: building ORM instances cost more than the engine's replay.
+    return (
+        select(*_EVENT_COLUMNS, channel.graph_id.label("channel_graph_id"),
+               community.yammer_group_id.label("community_group_id"))
+        .outerjoin(channel, Activity.channel_id == channel.id)
+        .outerjoin(community, Activity.community_id == community.id)
+        .where(Activity.deleted_at.is_(None), Activity.occurred_at >= bindparam("start", type_=UTCDateTime()),
+               Activity.occurred_at < bindparam("end", type_=UTCDateTime()),
+               Activity.author_id.in_(people) | Activity.target_author_id.in_(people))
+    )
+
+
+# Built once: constructing these statements per call cost more than running them (the personal tab reads one
+# person's few dozen rows). Values go in as bound parameters.
+_ACTIVITY_EVENTS = _activity_events_query()
+_ACTIVITY_EVENTS_STREAMED = _ACTIVITY_EVENTS.execution_options(yield_per=2000)
+
+
+def activity_events(row: Row[Any], people: set[int]) -> Iterator[ActivityEvent]:
+    """The events one activity row (of the events query) means for the participants involved (author and, for
+    responses, target)."""
+    (source, external_id, kind, author, target, occurred_at, thread_id, knowledge_sharing, broadcast, own_words,
+     topics, content_hash, channel_place, community_place) = row  # unpacked at once: the personal tab's hot loop
+    event_id = f"{source}:{external_id}"
+    place_id = channel_place or community_place
+    if kind == "post":
         if author in people:
             yield ActivityEvent(
-                event_id, author, Kind.POST, knowledge_sharing=activity.knowledge_sharing,
-                broadcast=activity.broadcast, own_words=activity.own_words, topics=tuple(activity.topics or ()),
-                content_hash=activity.content_hash, **common,
+                event_id, author, Kind.POST, occurred_at, place_id, thread_id=thread_id,
+                knowledge_sharing=knowledge_sharing, broadcast=broadcast, own_words=own_words,
+                topics=tuple(topics or ()), content_hash=content_hash,
             )
         return
-    given, received = (Kind.REPLY, Kind.REPLY_RECEIVED) if activity.kind == "reply" else (
+    given, received = (Kind.REPLY, Kind.REPLY_RECEIVED) if kind == "reply" else (
         Kind.REACTION_GIVEN, Kind.REACTION_RECEIVED)
     if author in people:
-        yield ActivityEvent(event_id, author, given, target_author_id=target, own_words=activity.own_words,
-                            **common)
+        yield ActivityEvent(event_id, author, given, occurred_at, place_id, target_author_id=target,
+                            thread_id=thread_id, own_words=own_words)
     if target in people and target != author:
-        yield ActivityEvent(f"{event_id}:received", target, received, from_person_id=author, **common)
+        yield ActivityEvent(f"{event_id}:received", target, received, occurred_at, place_id, from_person_id=author,
+                            thread_id=thread_id)
 
 
 def _of_people(query: Select, people: set[int] | None) -> Select:
@@ -253,24 +275,38 @@ def _of_people(query: Select, people: set[int] | None) -> Select:
     return query if people is None else query.where(Enrolment.person_id.in_(sorted(people)))
 
 
+def _cohort_and_people(query: Select) -> tuple[Select, Select]:
+    """`query` (joined to Enrolment) for a whole cohort, and for the people in the `people` parameter."""
+    whole = query.where(Enrolment.cohort_id == bindparam("cohort_id"))
+    return whole, whole.where(Enrolment.person_id.in_(bindparam("people", expanding=True)))
+
+
+_EVIDENCE_EVENTS = _cohort_and_people(
+    select(Evidence.id, Evidence.submitted_at, Evidence.url, Evidence.figures, Enrolment.person_id, Mission.slug)
+    .join(Enrolment, Evidence.enrolment_id == Enrolment.id).join(Mission, Evidence.mission_id == Mission.id)
+    .where(Evidence.status == "approved"))
+_CHECKIN_EVENTS = _cohort_and_people(
+    select(CheckIn.id, CheckIn.created_at, Enrolment.person_id, Mission.slug)
+    .join(Enrolment, CheckIn.enrolment_id == Enrolment.id).outerjoin(Mission, CheckIn.mission_id == Mission.id))
+
+
+def _for(queries: tuple[Select, Select], cohort: Cohort, people: set[int] | None) -> tuple[Select, dict[str, Any]]:
+    if people is None:
+        return queries[0], {"cohort_id": cohort.id}
+    return queries[1], {"cohort_id": cohort.id, "people": sorted(people)}
+
+
 def _evidence_events(session: Session, cohort: Cohort, people: set[int] | None) -> Iterator[ActivityEvent]:
-    rows = session.execute(_of_people(
-        select(Evidence, Enrolment.person_id, Mission.slug)
-        .join(Enrolment, Evidence.enrolment_id == Enrolment.id).join(Mission, Evidence.mission_id == Mission.id)
-        .where(Enrolment.cohort_id == cohort.id, Evidence.status == "approved"), people))
-    for evidence, person_id, slug in rows:
-        metrics = tuple(sorted((k, int(v)) for k, v in (evidence.figures or {}).items()))
-        yield ActivityEvent(f"evidence:{evidence.id}", person_id, Kind.EVIDENCE_APPROVED,
-                            occurred_at=evidence.submitted_at, mission_slug=slug, url=evidence.url, metrics=metrics)
+    for evidence_id, submitted_at, url, figures, person_id, slug in session.execute(
+            *_for(_EVIDENCE_EVENTS, cohort, people)):
+        metrics = tuple(sorted((k, int(v)) for k, v in (figures or {}).items()))
+        yield ActivityEvent(f"evidence:{evidence_id}", person_id, Kind.EVIDENCE_APPROVED,
+                            occurred_at=submitted_at, mission_slug=slug, url=url, metrics=metrics)
 
 
 def _checkin_events(session: Session, cohort: Cohort, people: set[int] | None) -> Iterator[ActivityEvent]:
-    rows = session.execute(_of_people(
-        select(CheckIn, Enrolment.person_id, Mission.slug)
-        .join(Enrolment, CheckIn.enrolment_id == Enrolment.id).outerjoin(Mission, CheckIn.mission_id == Mission.id)
-        .where(Enrolment.cohort_id == cohort.id), people))
-    for checkin, person_id, slug in rows:
-        yield ActivityEvent(f"checkin:{checkin.id}", person_id, Kind.CHECKIN, occurred_at=checkin.created_at,
+    for checkin_id, created_at, person_id, slug in session.execute(*_for(_CHECKIN_EVENTS, cohort, people)):
+        yield ActivityEvent(f"checkin:{checkin_id}", person_id, Kind.CHECKIN, occurred_at=created_at,
                             mission_slug=slug)
 
 

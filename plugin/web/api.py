@@ -57,7 +57,7 @@ def my_programme():
         if exc.code != "not_enrolled":
             raise
         return _not_enrolled(caller.roles)
-    data = asdict(view)
+    data = view.to_dict()
     data["risk_reasons"] = [_(r["message"], **r["params"]) for r in data["risk_reasons"]]
     # Who is looking: the name to confirm an erasure with, the roles for the links to other pages.
     data["name"], data["roles"] = caller.name, sorted(caller.roles)
