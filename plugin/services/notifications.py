@@ -43,6 +43,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..adapters.graph import GraphError
+from ..db import begin_write
 from ..domain import notify_rules as rules
 from ..domain.badges import BADGES
 from ..domain.calendar import CohortCalendar
@@ -391,6 +392,7 @@ def deliver(session: Session, graph: ActivitySender, *, app_id: str, now: dateti
     """
     now = now or datetime.now(UTC)
     result = Delivery()
+    begin_write(session)  # SQLite: reads that are then written must hold the write lock (see db.begin_write)
     rows = list(session.scalars(select(NotificationLog).where(NotificationLog.status == "queued")
                                 .order_by(NotificationLog.id).limit(limit)))
     context = _Context.load(session, rows)
@@ -423,6 +425,9 @@ def deliver(session: Session, graph: ActivitySender, *, app_id: str, now: dateti
 def _send(session: Session, graph: ActivitySender, payload: Payload, users: dict[int, str], now: datetime,
           result: Delivery) -> None:
     """One Graph call for rows `users` (row id → user id) that are still queued; a refused batch goes one by one."""
+    # On SQLite, where rows cannot be locked, the database's write lock keeps a second worker from sending the same
+    # rows, and lets this one mark them sent afterwards; PostgreSQL locks the rows (FOR UPDATE SKIP LOCKED).
+    begin_write(session)
     rows = list(session.scalars(select(NotificationLog).where(
         NotificationLog.id.in_(sorted(users)), NotificationLog.status == "queued")
         .order_by(NotificationLog.id).with_for_update(skip_locked=True)
