@@ -184,11 +184,8 @@ def classify_post(
         return rules
     probability = opinion.probability(rules, own_tokens)
     knowledge_sharing = opinion.decide(rules, probability, min_note_words=min_note_words)
-    genre = rules.genre
-    if knowledge_sharing and genre != "sharing":
-        genre = "sharing"
-    elif not knowledge_sharing and genre == "sharing":
-        genre = "social"  # what it shares does not come with knowledge of the author's own
+    # A rejected "sharing" post shares something, but not with knowledge of the author's own.
+    genre = "sharing" if knowledge_sharing else ("social" if rules.genre == "sharing" else rules.genre)
     return replace(
         rules, knowledge_sharing=knowledge_sharing, genre=genre, probability=round(probability, 4),
         shares_something=rules.shares_something or knowledge_sharing,
